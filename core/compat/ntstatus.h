@@ -1,0 +1,2 @@
+/* Lets driver code write #include <ntstatus.h> unchanged. */
+#include "wdfsim/ntstatus.h"

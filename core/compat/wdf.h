@@ -1,0 +1,2 @@
+/* Lets driver code write #include <wdf.h> unchanged. */
+#include "wdfsim/wdf.h"

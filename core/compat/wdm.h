@@ -1,0 +1,2 @@
+/* Lets driver code write #include <wdm.h> unchanged. */
+#include "wdfsim/wdm.h"

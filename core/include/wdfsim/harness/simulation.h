@@ -1,0 +1,127 @@
+// One simulated machine: a KMDF driver over the WDM I/O manager, with the
+// KMDF verifier on, a virtual clock and one ChoiceSource for every
+// nondeterministic decision. While a Simulation is alive it is current: the
+// DDIs of <wdf.h> and <wdm.h> act on it. One at a time per process.
+#ifndef WDFSIM_HARNESS_SIMULATION_H_
+#define WDFSIM_HARNESS_SIMULATION_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "wdfsim/harness/choice_source.h"
+#include "wdfsim/harness/trace.h"
+#include "wdfsim/harness/verifier.h"
+#include "wdfsim/wdf.h"
+
+namespace wdfsim {
+
+namespace core {
+class World;
+}
+
+struct SimulationOptions {
+  // KMDF Verifier (VerifierOn, with VerifierIO). The model is defined with it
+  // on; off reproduces the framework's unverified paths where they differ.
+  bool kmdf_verifier = true;
+  // The driver's KMDF minor version (1.<minor>); gates version checks.
+  uint32_t kmdf_minor_version = 33;
+  // Liveness: scheduling steps a blocked wait may take before it is reported.
+  uint32_t step_budget = 100000;
+};
+
+// How the I/O manager's device hands buffers to the driver for reads and writes.
+enum class IoType : uint8_t { kBuffered, kDirect, kNeither };
+
+// A request that the I/O manager presents to the driver.
+struct IoRequestSpec {
+  UCHAR major_function = IRP_MJ_READ;
+  ULONG length = 0;           // READ / WRITE length
+  ULONG io_control_code = 0;  // DEVICE_CONTROL / INTERNAL_DEVICE_CONTROL
+  ULONG input_length = 0;
+  ULONG output_length = 0;
+  IoType io_type = IoType::kBuffered;
+  // Stack locations the IRP has at and below the driver (the driver's own
+  // location included); a request forwarded on needs more (SEMANTICS-WDF 1.2).
+  CCHAR stack_size = 1;
+  // Bytes the originator's buffer starts with (WRITE data, ioctl input).
+  uint8_t fill = 0;
+  // RequestorMode: an application's request is UserMode.
+  bool kernel_mode_requestor = false;
+};
+
+// What the originator of a presented request saw.
+struct IoOutcome {
+  WDFREQUEST request = nullptr;  // the handle as presented (may be stale now)
+  uint32_t request_serial = 0;
+  UCHAR major_function = 0;
+  bool completed = false;   // the IRP reached the I/O manager's final step
+  uint32_t completions = 0; // IoCompleteRequest calls that finished the IRP
+  NTSTATUS status = 0;
+  ULONG_PTR information = 0;
+  std::vector<uint8_t> data;  // what the originator's buffer holds after completion
+};
+
+// The outcome of a run.
+struct Verdict {
+  bool bugcheck = false;
+  std::vector<Report> reports;
+  uint64_t trace_hash = 0;
+  size_t trace_events = 0;
+
+  // No report of bug-check or break severity.
+  bool clean() const;
+  // "clean" or "BUGCHECK 0x10D/0x5 InvalidHandle ..." one line per report.
+  std::string Summary() const;
+};
+
+class Simulation {
+ public:
+  explicit Simulation(ChoiceSource& choices, SimulationOptions options = {});
+  ~Simulation();
+  Simulation(const Simulation&) = delete;
+  Simulation& operator=(const Simulation&) = delete;
+
+  // The simulation the DDIs act on; nullptr if none is alive.
+  static Simulation* Current();
+
+  const SimulationOptions& options() const;
+  Verifier& verifier();
+  const Trace& trace() const;
+  Verdict verdict() const;
+
+  // Virtual time in 100 ns units since the simulation started.
+  int64_t now() const;
+  // Runs the work that falls due over the next `ticks`, advancing the clock.
+  void AdvanceTime(int64_t ticks);
+  // Runs every item of work that is ready now.
+  void RunReadyWork();
+
+  // The IRQL of the running thread.
+  KIRQL irql() const;
+  void SetIrql(KIRQL irql);
+
+  // The framework driver object every driver-created object defaults to.
+  WDFDRIVER driver() const;
+
+  // The I/O manager builds an IRP for `spec` and presents it to the driver as
+  // a request the driver owns (as if a queue had dispatched it).
+  WDFREQUEST PresentRequest(const IoRequestSpec& spec);
+  // One entry per presented request, in presentation order.
+  const std::vector<IoOutcome>& io_outcomes() const;
+
+  // Driver unload: the I/O manager's pending work runs, the driver object is
+  // deleted, and the teardown checks report what was left behind.
+  void Unload();
+  bool unloaded() const;
+
+  core::World& world() { return *world_; }
+
+ private:
+  std::unique_ptr<core::World> world_;
+};
+
+}  // namespace wdfsim
+
+#endif  // WDFSIM_HARNESS_SIMULATION_H_

@@ -1,0 +1,125 @@
+// WDFREQUEST (FxRequest): its kinds, its IRP, the verifier's ownership flags,
+// completion (CompleteInternal), reuse, and the WDFMEMORY objects embedded in
+// it for the IRP's buffers (SEMANTICS-WDF 3.5, 4.1, 4.6-4.8, 4.10).
+#ifndef WDFSIM_CORE_REQUEST_H_
+#define WDFSIM_CORE_REQUEST_H_
+
+#include <cstdint>
+
+#include "memory.h"
+#include "object.h"
+#include "wdfsim/harness/simulation.h"
+
+namespace wdfsim::core {
+
+class Request;
+
+// The request's input (system) buffer or ioctl output buffer as a WDFMEMORY
+// (FxRequestSystemBuffer / FxRequestOutputBuffer). Its references are the
+// request's IRP references; it lives exactly as long as the request.
+class RequestMemory final : public MemoryBase {
+ public:
+  enum class Which { kSystemBuffer, kOutputBuffer };
+  RequestMemory(World& world, Request& request, Which which);
+  void* buffer() const override;
+  size_t size() const override;
+  bool read_only() const override;
+  Request& request() const { return request_; }
+  void AddRef() override;
+  void Release(Ddi ddi) override;
+  // WdfObjectDelete resolves an embedded memory handle to its request.
+  void Delete(Ddi ddi) override;
+
+ private:
+  Request& request_;
+  Which which_;
+};
+
+class Request final : public Object {
+ public:
+  // m_IrpAllocation (SEMANTICS-WDF 4.1).
+  enum class Allocation { kFromIo, kInternal, kDriver };
+
+  Request(World& world, Allocation allocation);
+  ~Request() override;
+
+  Allocation allocation() const { return allocation_; }
+  bool from_io() const { return allocation_ == Allocation::kFromIo; }
+  IRP* irp() const { return irp_; }
+  // Attaches the I/O manager's IRP to a presented request.
+  void AttachPresentedIrp(IRP* irp, int outcome, IoType io_type, bool kernel_mode_requestor);
+
+  // Verifier flags and state.
+  bool driver_owned() const { return driver_owned_; }
+  bool completed() const { return completed_; }
+  bool sent_to_target() const { return sent_to_target_; }
+  bool cancelable() const { return cancelable_; }
+  bool can_complete() const { return can_complete_; }
+  int32_t irp_references() const { return irp_references_; }
+  int outcome() const { return outcome_; }
+  // Set once the request was completed with WdfRequestComplete*.
+  bool was_completed_by_driver() const { return completed_by_driver_; }
+
+  // The major function and parameters of the driver's stack location.
+  UCHAR major_function() const { return major_; }
+  const IO_STACK_LOCATION& parameters() const { return parameters_; }
+  IoType io_type() const { return io_type_; }
+  bool user_mode_requestor() const { return !kernel_mode_requestor_; }
+  void* captured_system_buffer() const { return system_buffer_pointer_; }
+  void* captured_output_buffer() const { return output_buffer_pointer_; }
+
+  // m_IrpReferenceCount (AddIrpReference / ReleaseIrpReference).
+  void AddIrpReference(Ddi ddi);
+  void ReleaseIrpReference(Ddi ddi);
+
+  RequestMemory& SystemBufferMemory();
+  RequestMemory& OutputBufferMemory();
+
+  // WdfRequestComplete* after the DDI's verifier checks passed.
+  void CompleteInternal(NTSTATUS status, CCHAR boost, Ddi ddi);
+  // WdfRequestReuse after parameter validation.
+  NTSTATUS Reuse(const WDF_REQUEST_REUSE_PARAMS& params, Ddi ddi);
+
+  void SetCompletionRoutine(PFN_WDF_REQUEST_COMPLETION_ROUTINE routine, WDFCONTEXT context) {
+    completion_routine_ = routine;
+    completion_context_ = context;
+  }
+  PFN_WDF_REQUEST_COMPLETION_ROUTINE completion_routine() const { return completion_routine_; }
+  // The formatted context (FxRequestContext) exists only after a
+  // WdfIoTargetFormatRequest* call.
+  bool has_context() const { return has_context_; }
+
+  void Delete(Ddi ddi) override;
+
+ protected:
+  void Dispose() override;
+
+ private:
+  Allocation allocation_;
+  IRP* irp_ = nullptr;
+  int outcome_ = -1;
+  UCHAR major_ = 0;
+  IO_STACK_LOCATION parameters_{};
+  IoType io_type_ = IoType::kBuffered;
+  bool kernel_mode_requestor_ = false;
+  void* system_buffer_pointer_ = nullptr;
+  void* output_buffer_pointer_ = nullptr;
+
+  bool completed_ = true;  // m_Completed: TRUE while there is no IRP
+  bool canceled_ = false;
+  bool can_complete_ = false;
+  bool driver_owned_ = false;
+  bool sent_to_target_ = false;
+  bool cancelable_ = false;
+  bool has_context_ = false;
+  bool completed_by_driver_ = false;
+  int32_t irp_references_ = 0;
+  PFN_WDF_REQUEST_COMPLETION_ROUTINE completion_routine_ = nullptr;
+  WDFCONTEXT completion_context_ = nullptr;
+  RequestMemory* system_buffer_ = nullptr;
+  RequestMemory* output_buffer_ = nullptr;
+};
+
+}  // namespace wdfsim::core
+
+#endif  // WDFSIM_CORE_REQUEST_H_

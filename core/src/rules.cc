@@ -1,0 +1,146 @@
+// The rule catalog: one entry per rule, the only place rules are defined.
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "wdfsim/harness/trace.h"
+#include "wdfsim/harness/verifier.h"
+
+namespace wdfsim {
+namespace {
+
+using S = Severity;
+
+// Bug check codes.
+constexpr uint32_t kWdfViolation = 0x10D;
+constexpr uint32_t kMultipleIrpCompleteRequests = 0x44;
+constexpr uint32_t kIoManagerViolation = 0xC9;
+
+const Rule kRules[] = {
+    {RuleId::kInvalidHandle, "InvalidHandle", S::kBugCheck, kWdfViolation, 0x5, 0,
+     "a NULL, stale, never-issued or wrong-type handle was passed to a DDI (WDF_INVALID_HANDLE)",
+     "World::Resolve (FxObjectHandleGetPtr)"},
+    {RuleId::kRequiredParameterNull, "RequiredParameterNull", S::kBugCheck, kWdfViolation, 0x4, 0,
+     "a required pointer parameter is NULL (WDF_REQUIRED_PARAMETER_IS_NULL)", "World::RequireNotNull (FxPointerNotNull)"},
+    {RuleId::kObjectOverDereference, "ObjectOverDereference", S::kBugCheck, kWdfViolation, 0x7, 0,
+     "an object's last reference was released while it was never deleted (WDF_OBJECT_ERROR)",
+     "Object::FinalRelease (~FxObject)"},
+    {RuleId::kObjectDeleteNotAllowed, "ObjectDeleteNotAllowed", S::kBreak, 0, 0, 0,
+     "WdfObjectDelete on an object the framework deletes itself (STATUS_CANNOT_DELETE)", "Object::Delete"},
+    {RuleId::kIrqlTooHigh, "KmdfIrql", S::kBreak, 0, 0, 0,
+     "a framework method was called above its maximum IRQL; the KMDF verifier fails it",
+     "World::VerifierIrqlOk (FxVerifierCheckIrqlLevel)"},
+    {RuleId::kReqDelete, "ReqDelete", S::kBreak, 0, 0, 0,
+     "a driver-created request was completed, or a framework request deleted instead of completed",
+     "WdfRequestComplete* (VerifyRequestIsDriverOwned), Request::CompleteInternal, Request::Delete"},
+    {RuleId::kDoubleCompletion, "DoubleCompletion", S::kBreak, 0, 0, 0,
+     "a request was completed twice; the verifier ignores the second call",
+     "WdfRequestComplete* (VerifyRequestIsDriverOwned)"},
+    {RuleId::kRequestNotOwned, "RequestNotOwned", S::kBreak, 0, 0, 0,
+     "a request the driver does not own was completed (requeued, forwarded or never presented)",
+     "WdfRequestComplete* (VerifyRequestIsDriverOwned)"},
+    {RuleId::kCompleteWithMemoryReferenced, "CompleteWithMemoryReferenced", S::kBugCheck, kWdfViolation, 0x3, 0,
+     "a request was completed while a WDFMEMORY retrieved from it is still referenced (WDF_VERIFIER_FATAL_ERROR)",
+     "Request::CompleteInternal (FxRequest::CompleteInternal)"},
+    {RuleId::kInformationLengthMismatch, "InformationLengthMismatch", S::kBugCheck, kWdfViolation, 0x6, 0x4,
+     "a read, write or ioctl was completed with success and Information larger than its buffer",
+     "Request::CompleteInternal (VerifyCompleteInternal)"},
+    {RuleId::kRequestAlreadyCompleted, "RequestAlreadyCompleted", S::kBreak, 0, 0, 0,
+     "a DDI was used on a request that is already completed (STATUS_INTERNAL_ERROR)",
+     "VerifyRequestIsNotCompleted callers"},
+    {RuleId::kRequestMemoryOverRelease, "RequestMemoryOverRelease", S::kBreak, 0, 0, 0,
+     "a reference on a request's WDFMEMORY was released without one being added", "Request::ReleaseIrpReference"},
+    {RuleId::kRequestWithoutIrp, "RequestWithoutIrp", S::kBugCheck, 0, 0, 0,
+     "a DDI needed the request's IRP and the request has none (completed, or never had one): a NULL dereference",
+     "request DDIs that read the IRP"},
+    {RuleId::kRequestBufferUnavailable, "RequestBufferUnavailable", S::kBreak, 0, 0, 0,
+     "a buffer was retrieved from a request whose major function or I/O type gives none this way",
+     "GetMemoryObject (FxRequest::GetMemoryObject)"},
+    {RuleId::kCompleteCancelable, "CompleteCancelable", S::kBreak, 0, 0, 0,
+     "a request still marked cancelable was completed: the cancel routine can complete it again",
+     "Request::CompleteInternal (VerifyCompleteInternal)"},
+    {RuleId::kReuseWhileSent, "ReuseWhileSent", S::kBreak, 0, 0, 0,
+     "WdfRequestReuse on a request still pending on an I/O target", "Request::Reuse"},
+    {RuleId::kReuseInvalid, "ReuseInvalid", S::kBreak, 0, 0, 0,
+     "WdfRequestReuse with MUST_COMPLETE on a request the driver cannot complete", "Request::Reuse"},
+    {RuleId::kDeleteWhileSent, "DeleteWhileSent", S::kBreak, 0, 0, 0,
+     "a request was deleted while it is still pending on an I/O target", "Request::Dispose (VerifyDispose)"},
+    {RuleId::kCompletionParamsInvalid, "CompletionParamsInvalid", S::kBreak, 0, 0, 0,
+     "WdfRequestGetCompletionParams with a wrong Size, or on a request never formatted for a target",
+     "WdfRequestGetCompletionParams"},
+    {RuleId::kInvalidObjectAttributes, "InvalidObjectAttributes", S::kLint, 0, 0, 0,
+     "WDF_OBJECT_ATTRIBUTES failed validation (the DDI returns the status)", "ValidateObjectAttributes"},
+    {RuleId::kMemoryCopyReadOnly, "MemoryCopyReadOnly", S::kBreak, 0, 0, 0,
+     "WdfMemoryCopyFromBuffer into read-only memory (STATUS_ACCESS_VIOLATION)", "WdfMemoryCopyFromBuffer"},
+    {RuleId::kMultipleIrpComplete, "DoubleIrpCompletion", S::kBugCheck, kMultipleIrpCompleteRequests, 0, 0,
+     "IoCompleteRequest on an IRP that is already completed (MULTIPLE_IRP_COMPLETE_REQUESTS)", "CompleteIrp"},
+    {RuleId::kCompleteRequestStatusCheck, "CompleteRequestStatusCheck", S::kBugCheck, kIoManagerViolation, 0x6, 0,
+     "IoCompleteRequest with IoStatus.Status STATUS_PENDING or -1", "CompleteIrp"},
+    {RuleId::kRequestCompleted, "RequestCompleted", S::kBreak, 0, 0, 0,
+     "a request presented to the driver was never completed when the driver unloaded", "World::Unload"},
+    {RuleId::kObjectLeak, "ObjectLeak", S::kBreak, 0, 0, 0,
+     "a driver-created object was never deleted; only the driver's unload reclaimed it", "World::Unload"},
+    {RuleId::kReferenceLeak, "ReferenceLeak", S::kBreak, 0, 0, 0,
+     "an object outlived the driver: a reference was never released (FxPoolDump leak)", "World::Unload"},
+};
+static_assert(sizeof(kRules) / sizeof(kRules[0]) == static_cast<size_t>(RuleId::kCount),
+              "every RuleId has exactly one catalog entry");
+
+}  // namespace
+
+absl::Span<const Rule> RuleCatalog() { return kRules; }
+
+const Rule& GetRule(RuleId id) { return kRules[static_cast<size_t>(id)]; }
+
+const Rule* FindRule(std::string_view name) {
+  for (const Rule& rule : kRules) {
+    if (rule.name == name) return &rule;
+  }
+  return nullptr;
+}
+
+const char* SeverityName(Severity severity) {
+  switch (severity) {
+    case Severity::kBugCheck: return "bugcheck";
+    case Severity::kBreak: return "break";
+    case Severity::kLint: return "lint";
+  }
+  return "?";
+}
+
+size_t Verifier::Count(RuleId rule) const {
+  size_t n = 0;
+  for (const Report& report : reports_) n += report.rule == rule;
+  return n;
+}
+
+void Verifier::Raise(Report report) {
+  const bool fatal = GetRule(report.rule).severity == Severity::kBugCheck;
+  if (fatal) bugchecked_ = true;
+  reports_.push_back(std::move(report));
+  if (on_report_) on_report_(reports_.back());
+  if (fatal) {
+    const Report& r = reports_.back();
+    throw BugCheck(absl::StrFormat("%s: %s", r.rule_info().name, r.message));
+  }
+}
+
+std::string Report::DedupKey() const { return absl::StrFormat("%s:%s", rule_info().name, ddi); }
+
+std::string Report::Format(const Trace& trace, size_t tail) const {
+  const Rule& r = rule_info();
+  std::string out;
+  if (r.bugcheck != 0) {
+    absl::StrAppendFormat(&out, "%s [bug check 0x%X", r.name, r.bugcheck);
+    if (r.p1 != 0) absl::StrAppendFormat(&out, "/0x%X", r.p1);
+    if (r.p2 != 0) absl::StrAppendFormat(&out, "/0x%X", r.p2);
+    absl::StrAppendFormat(&out, "] in %s: %s\n", ddi, message);
+  } else {
+    absl::StrAppendFormat(&out, "%s [%s] in %s: %s\n", r.name, SeverityName(r.severity), ddi, message);
+  }
+  for (const ReportObject& object : objects) absl::StrAppendFormat(&out, "  object: %s\n", object.description);
+  absl::StrAppendFormat(&out, "  dedup key: %s\n  trace (last %d events):\n", DedupKey(), tail);
+  out += trace.FormatTail(tail, event + 1);
+  return out;
+}
+
+}  // namespace wdfsim

@@ -1,0 +1,84 @@
+#include "wdfsim/harness/simulation.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_format.h"
+#include "irp.h"
+#include "world.h"
+
+namespace wdfsim {
+namespace core {
+WDFREQUEST PresentRequest(World& world, const IoRequestSpec& spec);
+}
+
+namespace {
+Simulation* g_simulation = nullptr;
+}
+
+Simulation::Simulation(ChoiceSource& choices, SimulationOptions options)
+    : world_(std::make_unique<core::World>(*this, choices, options)) {
+  g_simulation = this;
+}
+
+Simulation::~Simulation() {
+  world_.reset();
+  g_simulation = nullptr;
+}
+
+Simulation* Simulation::Current() { return g_simulation; }
+
+const SimulationOptions& Simulation::options() const { return world_->options(); }
+Verifier& Simulation::verifier() { return world_->verifier(); }
+const Trace& Simulation::trace() const { return world_->trace(); }
+int64_t Simulation::now() const { return world_->now(); }
+void Simulation::AdvanceTime(int64_t ticks) { world_->AdvanceTime(ticks); }
+void Simulation::RunReadyWork() { world_->RunReadyWork(); }
+KIRQL Simulation::irql() const { return world_->irql(); }
+void Simulation::SetIrql(KIRQL irql) { world_->SetIrql(irql); }
+
+WDFDRIVER Simulation::driver() const {
+  return world_->driver() ? static_cast<WDFDRIVER>(world_->driver()->handle()) : nullptr;
+}
+
+WDFREQUEST Simulation::PresentRequest(const IoRequestSpec& spec) { return core::PresentRequest(*world_, spec); }
+
+const std::vector<IoOutcome>& Simulation::io_outcomes() const { return world_->io_outcomes(); }
+
+void Simulation::Unload() { world_->Unload(); }
+bool Simulation::unloaded() const { return world_->unloaded(); }
+
+Verdict Simulation::verdict() const {
+  Verdict verdict;
+  verdict.bugcheck = world_->verifier().bugchecked();
+  verdict.reports = world_->verifier().reports();
+  verdict.trace_hash = world_->trace().Hash();
+  verdict.trace_events = world_->trace().size();
+  return verdict;
+}
+
+bool Verdict::clean() const {
+  for (const Report& report : reports) {
+    if (report.rule_info().severity != Severity::kLint) return false;
+  }
+  return true;
+}
+
+std::string Verdict::Summary() const {
+  if (reports.empty()) return "clean";
+  std::string out;
+  for (const Report& report : reports) {
+    const Rule& rule = report.rule_info();
+    if (!out.empty()) out += "\n";
+    if (rule.bugcheck != 0) {
+      absl::StrAppendFormat(&out, "BUGCHECK 0x%X", rule.bugcheck);
+      if (rule.p1 != 0) absl::StrAppendFormat(&out, "/0x%X", rule.p1);
+      if (rule.p2 != 0) absl::StrAppendFormat(&out, "/0x%X", rule.p2);
+      absl::StrAppendFormat(&out, " %s in %s: %s", rule.name, report.ddi, report.message);
+    } else {
+      absl::StrAppendFormat(&out, "%s %s in %s: %s", absl::AsciiStrToUpper(SeverityName(rule.severity)), rule.name,
+                            report.ddi, report.message);
+    }
+  }
+  return out;
+}
+
+}  // namespace wdfsim

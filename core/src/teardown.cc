@@ -1,0 +1,62 @@
+// Driver unload and the teardown checks (SEMANTICS-WDF 6.3; RequestCompleted
+// of SEMANTICS-WDM B.1): what the driver left behind is reported, then the
+// driver object's deletion reclaims it.
+#include "absl/strings/str_format.h"
+#include "memory.h"
+#include "request.h"
+#include "world.h"
+
+namespace wdfsim::core {
+
+void World::Unload() {
+  if (unloaded_) return;
+  ThrowIfCrashed(Ddi::kUnload);
+  Log(EventKind::kUnload, Ddi::kUnload);
+  RunReadyWork();
+
+  // Presented requests the driver never completed.
+  std::vector<uint32_t> reported;
+  for (const IoOutcome& outcome : io_outcomes_) {
+    if (outcome.completions > 0) continue;
+    Object* request = handles_.Lookup(outcome.request);
+    Report(RuleId::kRequestCompleted, Ddi::kUnload,
+           absl::StrFormat("%s (%s) was presented to the driver and never completed",
+                           trace_.ObjectName(outcome.request_serial),
+                           outcome.major_function == IRP_MJ_READ    ? "IRP_MJ_READ"
+                           : outcome.major_function == IRP_MJ_WRITE ? "IRP_MJ_WRITE"
+                                                                    : "IRP_MJ_DEVICE_CONTROL family"),
+           {request});
+    reported.push_back(outcome.request_serial);
+  }
+
+  // Objects the driver created and never deleted.
+  const std::vector<Object*> children = driver_->children();
+  for (Object* child : children) {
+    Report(RuleId::kObjectLeak, Ddi::kUnload,
+           absl::StrFormat("%s was never deleted", trace_.ObjectName(child->serial())), {child});
+    reported.push_back(child->serial());
+  }
+
+  Driver* driver = driver_;
+  driver->DeleteTree(Ddi::kUnload);
+  driver_ = nullptr;
+  RunReadyWork();
+
+  // Whatever is still alive holds a reference nobody released.
+  std::vector<Object*> survivors;
+  for (const auto& [serial, object] : live_) {
+    if (object->type() == ObjectType::kRequestMemory) continue;  // lives inside its request
+    if (std::find(reported.begin(), reported.end(), serial) != reported.end()) continue;
+    survivors.push_back(object);
+  }
+  for (Object* object : survivors) {
+    Report(RuleId::kReferenceLeak, Ddi::kUnload,
+           absl::StrFormat("%s is still alive after unload with %d outstanding reference%s",
+                           trace_.ObjectName(object->serial()), object->references(),
+                           object->references() == 1 ? "" : "s"),
+           {object});
+  }
+  unloaded_ = true;
+}
+
+}  // namespace wdfsim::core

@@ -44,9 +44,6 @@ void CompletionApc(World& world, IRP* irp) {
   if (record->outcome >= 0) {
     IoOutcome& outcome = world.io_outcomes()[record->outcome];
     outcome.completed = true;
-    // Without a write-back the originator learns the status from IoCallDriver.
-    outcome.status = status;
-    outcome.information = irp->IoStatus.Information;
     if (record->user_buffer != nullptr) {
       const auto* bytes = static_cast<const uint8_t*>(record->user_buffer);
       outcome.data.assign(bytes, bytes + record->user_buffer_length);
@@ -139,7 +136,14 @@ void CompleteIrp(World& world, IRP* irp, CCHAR priority_boost, Ddi ddi) {
 
   record = world.FindIrp(irp);
   if (record == nullptr) return;
-  if (record->outcome >= 0) world.io_outcomes()[record->outcome].completions++;
+  if (record->outcome >= 0) {
+    // What the originator receives: the status and information as the walk
+    // left them (written back by the APC, or returned by IoCallDriver).
+    IoOutcome& outcome = world.io_outcomes()[record->outcome];
+    outcome.completions++;
+    outcome.status = irp->IoStatus.Status;
+    outcome.information = irp->IoStatus.Information;
+  }
   if ((irp->Flags & IRP_DEFER_IO_COMPLETION) && !irp->PendingReturned) return;
   if (record->origin == IrpOrigin::kIoManager && !record->apc_queued) {
     record->apc_queued = true;

@@ -59,7 +59,7 @@ NTSTATUS WdfObjectAllocateContext(WDFOBJECT Handle, PWDF_OBJECT_ATTRIBUTES Conte
   Object* object = w.ResolveAny(Handle, Ddi::kWdfObjectAllocateContext);
   if (object->type() == ObjectType::kRequestMemory) return STATUS_OBJECT_PATH_INVALID;
   const uint32_t options = wdfsim::core::kAttributesRequired |
-                           (w.options().kmdf_minor_version >= 11 ? wdfsim::core::kParentNotAllowed : 0);
+                           (w.options().kmdf_minor_version >= 11 ? uint32_t{wdfsim::core::kParentNotAllowed} : 0u);
   const NTSTATUS status = wdfsim::core::ValidateObjectAttributes(ContextAttributes, options);
   if (!NT_SUCCESS(status)) return status;
   if (ContextAttributes->ContextTypeInfo == nullptr) return STATUS_OBJECT_NAME_INVALID;

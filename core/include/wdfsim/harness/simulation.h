@@ -56,9 +56,9 @@ struct IoOutcome {
   WDFREQUEST request = nullptr;  // the handle as presented (may be stale now)
   uint32_t request_serial = 0;
   UCHAR major_function = 0;
-  bool completed = false;   // the IRP reached the I/O manager's final step
-  uint32_t completions = 0; // IoCompleteRequest calls that finished the IRP
-  NTSTATUS status = 0;
+  bool completed = false;    // the completion APC delivered the result
+  uint32_t completions = 0;  // IoCompleteRequest calls whose stack walk finished the IRP
+  NTSTATUS status = 0;       // IoStatus when the walk finished
   ULONG_PTR information = 0;
   std::vector<uint8_t> data;  // what the originator's buffer holds after completion
 };

@@ -1,0 +1,33 @@
+// Runs a program against the core: each op becomes the DDI call it names,
+// in a fresh Simulation whose ChoiceSource answers from the program's choice
+// bytes. Records what each op produced (RunOutcome) for comparison with the
+// reference model, and the verdict and trace for people.
+#ifndef WDFSIM_FUZZ_INTERPRETER_H_
+#define WDFSIM_FUZZ_INTERPRETER_H_
+
+#include <string>
+
+#include "program/outcome.h"
+#include "program/program.h"
+#include "wdfsim/harness/simulation.h"
+
+namespace wdfsim::program {
+
+struct InterpreterOptions {
+  SimulationOptions simulation;
+  // Keep the formatted trace and reports (replay); off in fuzzing loops.
+  bool keep_text = false;
+};
+
+struct RunResult {
+  RunOutcome outcome;
+  Verdict verdict;
+  std::string reports_text;  // each report with its trace tail (keep_text)
+  std::string trace_text;    // the whole trace (keep_text)
+};
+
+RunResult Run(const Program& program, const InterpreterOptions& options = {});
+
+}  // namespace wdfsim::program
+
+#endif  // WDFSIM_FUZZ_INTERPRETER_H_

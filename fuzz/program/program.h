@@ -1,0 +1,153 @@
+// The program language: what a driver does (DDI calls with their arguments)
+// and what the harness does (present a request, set the IRQL, let time pass,
+// unload), as a list of ops, plus the bytes that answer the simulation's
+// choices. One encoding serves libFuzzer, RapidCheck, the corpus and replay:
+// a total decoder from bytes, an encoder, and a text form a person can read
+// and write.
+#ifndef WDFSIM_FUZZ_PROGRAM_PROGRAM_H_
+#define WDFSIM_FUZZ_PROGRAM_PROGRAM_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+
+namespace wdfsim::program {
+
+// Programs name objects through slots h0..h7; a handle argument may also be
+// one of the special values below.
+inline constexpr uint32_t kSlots = 8;
+enum HandleRef : uint32_t {
+  kNullHandle = kSlots,  // NULL
+  kDriverHandle,         // WdfGetDriver()
+  kBogusHandle,          // a value the framework never issued
+  kHandleRefCount,
+};
+
+// Bits of an `attrs` argument (how WDF_OBJECT_ATTRIBUTES is built).
+enum AttributeBits : uint32_t {
+  kAttrCleanup = 0x1,   // EvtCleanupCallback set
+  kAttrDestroy = 0x2,   // EvtDestroyCallback set
+  kAttrContext = 0x4,   // the program's context type
+  kAttrBadSize = 0x8,   // Size one too small
+  kAttrZeroed = 0x10,   // memset instead of WDF_OBJECT_ATTRIBUTES_INIT
+  kAttrNone = 0x20,     // WDF_NO_OBJECT_ATTRIBUTES (the parent is ignored)
+  kAttrMask = 0x3F,
+};
+
+// Requests the harness presents.
+enum class Major : uint32_t { kRead, kWrite, kDeviceControl, kInternalDeviceControl, kCount };
+
+enum class OpCode : uint8_t {
+  kMemoryCreate,
+  kMemoryCreatePreallocated,
+  kMemoryAssignBuffer,
+  kMemoryGetBuffer,
+  kMemoryCopyToBuffer,
+  kMemoryCopyFromBuffer,
+  kObjectReference,
+  kObjectDereference,
+  kObjectDelete,
+  kObjectGetContext,
+  kRequestCreate,
+  kRequestReuse,
+  kRequestComplete,
+  kRequestCompleteWithInformation,
+  kRequestCompleteWithPriorityBoost,
+  kRequestGetStatus,
+  kRequestGetInformation,
+  kRequestSetInformation,
+  kRequestGetCompletionParams,
+  kRequestSetCompletionRoutine,
+  kRequestRetrieveInputMemory,
+  kRequestRetrieveOutputMemory,
+  kRequestRetrieveInputBuffer,
+  kRequestRetrieveOutputBuffer,
+  kPresent,
+  kSetIrql,
+  kAdvanceTime,
+  kRunReadyWork,
+  kUnload,
+  kCount,
+};
+
+// How an argument is encoded and written.
+enum class ArgKind : uint8_t {
+  kSlot,    // 1 byte: h0..h7, the slot an op writes
+  kHandle,  // 1 byte: h0..h7, null, driver, bogus
+  kU8,      // 1 byte
+  kU16,     // 2 bytes, little-endian
+  kU32,     // 4 bytes, little-endian
+  kStatus,  // 4 bytes: an NTSTATUS, written by name where it has one
+  kBool,    // 1 byte: 0 or 1
+  kAttrs,   // 1 byte: AttributeBits
+  kMajor,   // 1 byte: read, write, ioctl, internal_ioctl
+  kMethod,  // 1 byte: buffered, in_direct, out_direct, neither
+  kIoType,  // 1 byte: buffered, direct, neither
+  kIrql,    // 1 byte: passive, apc, dispatch
+};
+
+inline constexpr size_t kMaxArgs = 8;
+
+struct ArgSpec {
+  absl::string_view name;
+  ArgKind kind;
+};
+
+struct OpSpec {
+  OpCode code;
+  absl::string_view name;
+  std::vector<ArgSpec> args;
+};
+
+// The schema of every op: its name and its arguments, in encoding order.
+const OpSpec& GetOpSpec(OpCode code);
+const OpSpec* FindOpSpec(absl::string_view name);
+
+struct Op {
+  OpCode code = OpCode::kRunReadyWork;
+  std::array<uint32_t, kMaxArgs> args{};
+  // The value of the argument named `name` (0 if the op has none).
+  uint32_t arg(absl::string_view name) const;
+  void set_arg(absl::string_view name, uint32_t value);
+  bool operator==(const Op& other) const = default;
+};
+
+struct Program {
+  std::vector<Op> ops;
+  std::vector<uint8_t> choices;  // answers for the simulation's ChoiceSource
+  bool operator==(const Program& other) const = default;
+};
+
+// Reduces each argument to its valid range (what the decoder does), so that
+// Encode(Decode(x)) is a fixed point.
+Op Normalize(Op op);
+
+// Total: any bytes decode to a program. Layout: a 2-byte little-endian length
+// P of the op section (clamped), P bytes of ops (opcode byte, then each
+// argument's bytes; a truncated last op is dropped), then the choice bytes.
+Program Decode(absl::Span<const uint8_t> bytes);
+std::vector<uint8_t> Encode(const Program& program);
+
+// The text form: a first line "wdfsim-program 1", then one op per line
+// ("memory_create dst=h0 size=16 parent=driver pool=0 attrs=cleanup|context"),
+// optionally a "choices 1 0 3" line; '#' starts a comment.
+inline constexpr absl::string_view kTextMagic = "wdfsim-program 1";
+std::string ToText(const Program& program);
+// Errors name the line and column: "3:14: unknown status 'STATUS_FOO'".
+absl::StatusOr<Program> ParseText(absl::string_view text);
+// True if the bytes look like the text form (they start with kTextMagic).
+bool IsText(absl::Span<const uint8_t> bytes);
+
+// One op as text, without a newline.
+std::string OpToText(const Op& op);
+// An NTSTATUS by name ("STATUS_SUCCESS") or as 0x%08X.
+std::string StatusName(uint32_t status);
+
+}  // namespace wdfsim::program
+
+#endif  // WDFSIM_FUZZ_PROGRAM_PROGRAM_H_

@@ -67,8 +67,6 @@ const Rule kRules[] = {
     {RuleId::kCompletionParamsInvalid, "CompletionParamsInvalid", S::kBreak, 0, 0, 0,
      "WdfRequestGetCompletionParams with a wrong Size, or on a request never formatted for a target",
      "WdfRequestGetCompletionParams"},
-    {RuleId::kInvalidObjectAttributes, "InvalidObjectAttributes", S::kLint, 0, 0, 0,
-     "WDF_OBJECT_ATTRIBUTES failed validation (the DDI returns the status)", "ValidateObjectAttributes"},
     {RuleId::kMemoryCopyReadOnly, "MemoryCopyReadOnly", S::kBreak, 0, 0, 0,
      "WdfMemoryCopyFromBuffer into read-only memory (STATUS_ACCESS_VIOLATION)", "WdfMemoryCopyFromBuffer"},
     {RuleId::kMultipleIrpComplete, "DoubleIrpCompletion", S::kBugCheck, kMultipleIrpCompleteRequests, 0, 0,

@@ -48,7 +48,6 @@ enum class RuleId : uint16_t {
   kReuseInvalid,
   kDeleteWhileSent,
   kCompletionParamsInvalid,
-  kInvalidObjectAttributes,
   kMemoryCopyReadOnly,
   // WDM (SEMANTICS-WDM A.3.4).
   kMultipleIrpComplete,

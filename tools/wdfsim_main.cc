@@ -1,0 +1,257 @@
+// wdfsim: the command line.
+//
+//   wdfsim replay [--trace] [--check] FILE|DIR...
+//       Runs each program (text form or fuzzer bytes) and prints the program,
+//       the verifier's reports with their trace, the verdict and the trace
+//       hash. --trace prints the whole trace. Exit 1 on a finding, 2 on bad
+//       input. --check instead checks each input: the core agrees with the
+//       reference model, and a text file's '# expect:' line (a
+//       comma-separated list of rule names, or 'clean') names exactly the
+//       rules reported; exit 1 if any check fails.
+//   wdfsim show FILE       Prints a program in the text form.
+//   wdfsim encode IN OUT   Writes the fuzzer bytes of a text program.
+//   wdfsim rules           Prints the verifier's rule catalog.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "interpreter.h"
+#include "model/reference_model.h"
+#include "program/program.h"
+#include "wdfsim/harness/verifier.h"
+
+namespace fs = std::filesystem;
+using wdfsim::program::Program;
+
+namespace {
+
+constexpr int kExitFinding = 1;
+constexpr int kExitBadInput = 2;
+
+struct Input {
+  std::string path;
+  std::string bytes;
+};
+
+// Reads FILE, or every file under DIR in name order. Errors are one line.
+bool CollectInputs(const std::string& arg, std::vector<Input>* inputs, std::string* error) {
+  std::error_code ec;
+  std::vector<fs::path> paths;
+  if (fs::is_directory(arg, ec)) {
+    for (const auto& entry : fs::recursive_directory_iterator(arg, ec)) {
+      if (entry.is_regular_file()) paths.push_back(entry.path());
+    }
+    std::sort(paths.begin(), paths.end());
+  } else if (fs::exists(arg, ec)) {
+    paths.emplace_back(arg);
+  } else {
+    *error = absl::StrFormat("%s: no such file or directory", arg);
+    return false;
+  }
+  for (const fs::path& path : paths) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      *error = absl::StrFormat("%s: cannot read", path.string());
+      return false;
+    }
+    inputs->push_back({path.string(), std::string(std::istreambuf_iterator<char>(in), {})});
+  }
+  return true;
+}
+
+bool ParseInput(const Input& input, Program* program, std::string* error) {
+  const auto* data = reinterpret_cast<const uint8_t*>(input.bytes.data());
+  if (wdfsim::program::IsText({data, input.bytes.size()})) {
+    auto parsed = wdfsim::program::ParseText(input.bytes);
+    if (!parsed.ok()) {
+      *error = absl::StrFormat("%s:%s", input.path, parsed.status().message());
+      return false;
+    }
+    *program = *std::move(parsed);
+    return true;
+  }
+  *program = wdfsim::program::Decode({data, input.bytes.size()});
+  return true;
+}
+
+// The '# expect:' line of a text program, if any.
+bool ExpectedRules(const std::string& text, std::vector<std::string>* rules) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    line = absl::StripLeadingAsciiWhitespace(line);
+    if (!absl::ConsumePrefix(&line, "# expect:")) continue;
+    line = absl::StripAsciiWhitespace(line);
+    if (line == "clean") return true;
+    for (absl::string_view rule : absl::StrSplit(line, ',', absl::SkipEmpty())) {
+      rules->emplace_back(absl::StripAsciiWhitespace(rule));
+    }
+    return true;
+  }
+  return false;
+}
+
+int Replay(const std::vector<std::string>& args) {
+  bool full_trace = false, check = false;
+  std::vector<Input> inputs;
+  for (const std::string& arg : args) {
+    if (arg == "--trace") {
+      full_trace = true;
+    } else if (arg == "--check") {
+      check = true;
+    } else if (!arg.empty() && arg[0] == '-') {
+      std::fprintf(stderr, "wdfsim replay: unknown flag %s\n", arg.c_str());
+      return kExitBadInput;
+    } else {
+      std::string error;
+      if (!CollectInputs(arg, &inputs, &error)) {
+        std::fprintf(stderr, "wdfsim: %s\n", error.c_str());
+        return kExitBadInput;
+      }
+    }
+  }
+  if (inputs.empty()) {
+    std::fprintf(stderr, "wdfsim replay: no input files\n");
+    return kExitBadInput;
+  }
+  int exit_code = 0;
+  size_t passed = 0, failed = 0;
+  for (const Input& input : inputs) {
+    Program program;
+    std::string error;
+    if (!ParseInput(input, &program, &error)) {
+      std::fprintf(stderr, "wdfsim: %s\n", error.c_str());
+      return kExitBadInput;
+    }
+    wdfsim::program::InterpreterOptions options;
+    options.keep_text = true;
+    const wdfsim::program::RunResult result = wdfsim::program::Run(program, options);
+    std::printf("== %s\n%s", input.path.c_str(), wdfsim::program::ToText(program).c_str());
+    if (full_trace) std::printf("-- trace\n%s", result.trace_text.c_str());
+    if (!result.reports_text.empty()) std::printf("-- reports\n%s", result.reports_text.c_str());
+    std::printf("-- verdict: %s\n-- trace hash: %016llx (%zu events)\n", result.verdict.Summary().c_str(),
+                static_cast<unsigned long long>(result.verdict.trace_hash), result.verdict.trace_events);
+    bool ok = true;
+    if (check) {
+      const std::string diff = result.outcome.Diff(wdfsim::model::Predict(program));
+      if (!diff.empty()) {
+        std::printf("-- CHECK FAILED: core and reference model disagree: %s\n", diff.c_str());
+        ok = false;
+      }
+      std::vector<std::string> expected;
+      if (wdfsim::program::IsText({reinterpret_cast<const uint8_t*>(input.bytes.data()), input.bytes.size()}) &&
+          ExpectedRules(input.bytes, &expected)) {
+        std::vector<std::string> actual;
+        for (const wdfsim::Report& report : result.verdict.reports) actual.emplace_back(report.rule_info().name);
+        const std::set<std::string> want(expected.begin(), expected.end()), got(actual.begin(), actual.end());
+        if (want != got) {
+          std::printf("-- CHECK FAILED: expected [%s], got [%s]\n", absl::StrJoin(want, ",").c_str(),
+                      absl::StrJoin(got, ",").c_str());
+          ok = false;
+        }
+      }
+      // Without an expectation (fuzzer bytes, regression inputs) the check is
+      // the core's agreement with the model: misuse findings are expected.
+    } else if (!result.verdict.clean()) {
+      ok = false;
+    }
+    (ok ? passed : failed)++;
+    if (!ok) exit_code = kExitFinding;
+  }
+  std::printf("%zu passed, %zu failed\n", passed, failed);
+  return exit_code;
+}
+
+int Show(const std::vector<std::string>& args) {
+  if (args.size() != 1) {
+    std::fprintf(stderr, "usage: wdfsim show FILE\n");
+    return kExitBadInput;
+  }
+  std::vector<Input> inputs;
+  std::string error;
+  if (!CollectInputs(args[0], &inputs, &error) || inputs.size() != 1) {
+    std::fprintf(stderr, "wdfsim: %s\n", error.empty() ? (args[0] + ": not a file").c_str() : error.c_str());
+    return kExitBadInput;
+  }
+  Program program;
+  if (!ParseInput(inputs[0], &program, &error)) {
+    std::fprintf(stderr, "wdfsim: %s\n", error.c_str());
+    return kExitBadInput;
+  }
+  std::printf("%s", wdfsim::program::ToText(program).c_str());
+  return 0;
+}
+
+int Encode(const std::vector<std::string>& args) {
+  if (args.size() != 2) {
+    std::fprintf(stderr, "usage: wdfsim encode IN OUT\n");
+    return kExitBadInput;
+  }
+  std::vector<Input> inputs;
+  std::string error;
+  if (!CollectInputs(args[0], &inputs, &error) || inputs.size() != 1) {
+    std::fprintf(stderr, "wdfsim: %s\n", error.empty() ? (args[0] + ": not a file").c_str() : error.c_str());
+    return kExitBadInput;
+  }
+  Program program;
+  if (!ParseInput(inputs[0], &program, &error)) {
+    std::fprintf(stderr, "wdfsim: %s\n", error.c_str());
+    return kExitBadInput;
+  }
+  const std::vector<uint8_t> bytes = wdfsim::program::Encode(program);
+  std::ofstream out(args[1], std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!out) {
+    std::fprintf(stderr, "wdfsim: %s: cannot write\n", args[1].c_str());
+    return kExitBadInput;
+  }
+  return 0;
+}
+
+int Rules() {
+  std::printf("%-30s %-9s %-18s %s\n", "rule", "severity", "bug check", "meaning");
+  for (const wdfsim::Rule& rule : wdfsim::RuleCatalog()) {
+    std::string code = "-";
+    if (rule.bugcheck != 0) {
+      code = absl::StrFormat("0x%X", rule.bugcheck);
+      if (rule.p1 != 0) absl::StrAppendFormat(&code, "/0x%X", rule.p1);
+      if (rule.p2 != 0) absl::StrAppendFormat(&code, "/0x%X", rule.p2);
+    }
+    std::printf("%-30s %-9s %-18s %s\n", std::string(rule.name).c_str(), wdfsim::SeverityName(rule.severity),
+                code.c_str(), std::string(rule.meaning).c_str());
+  }
+  return 0;
+}
+
+void Usage() {
+  std::fprintf(stderr,
+               "usage: wdfsim replay [--trace] [--check] FILE|DIR...\n"
+               "       wdfsim show FILE\n"
+               "       wdfsim encode IN OUT\n"
+               "       wdfsim rules\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    Usage();
+    return kExitBadInput;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "replay") return Replay(args);
+  if (command == "show") return Show(args);
+  if (command == "encode") return Encode(args);
+  if (command == "rules") return Rules();
+  std::fprintf(stderr, "wdfsim: unknown command '%s'\n", command.c_str());
+  Usage();
+  return kExitBadInput;
+}

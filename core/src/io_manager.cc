@@ -8,6 +8,7 @@
 
 #include "irp.h"
 #include "request.h"
+#include "thread.h"
 #include "world.h"
 
 namespace wdfsim::core {
@@ -44,6 +45,9 @@ WDFREQUEST PresentRequest(World& world, const IoRequestSpec& spec) {
   memset(record.user_buffer, spec.fill, std::max<size_t>(user_length, 1));
   record.outcome = static_cast<int>(world.io_outcomes().size());
   irp->RequestorMode = spec.kernel_mode_requestor ? KernelMode : UserMode;
+  // A user request is threaded: it is on the application thread's IRP list.
+  irp->Tail.Overlay.Thread = world.application_thread();
+  QueueIrpToThread(*world.application_thread(), irp);
 
   // The I/O manager's IoCallDriver into the driver's stack location.
   IoSetNextIrpStackLocation(irp);
@@ -61,6 +65,7 @@ WDFREQUEST PresentRequest(World& world, const IoRequestSpec& spec) {
       const size_t system_length = method == METHOD_BUFFERED ? user_length : spec.input_length;
       if (system_length > 0) {
         irp->AssociatedIrp.SystemBuffer = CopyOf(record.user_buffer, system_length);
+        record.system_buffer_length = system_length;
         irp->Flags |= IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER;
       }
       if (method == METHOD_BUFFERED) {
@@ -79,6 +84,7 @@ WDFREQUEST PresentRequest(World& world, const IoRequestSpec& spec) {
     switch (spec.io_type) {
       case IoType::kBuffered:
         irp->AssociatedIrp.SystemBuffer = CopyOf(record.user_buffer, spec.length);
+        record.system_buffer_length = spec.length;
         irp->Flags |= IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER;
         if (spec.major_function == IRP_MJ_READ) irp->Flags |= IRP_INPUT_OPERATION;
         irp->UserBuffer = record.user_buffer;

@@ -1,9 +1,11 @@
 #include "irp.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "thread.h"
 #include "world.h"
 
 namespace wdfsim::core {
@@ -25,20 +27,39 @@ void ClearStackLocation(IO_STACK_LOCATION& location) {
   location.Control &= SL_ERROR_RETURNED;
   memset(&location.Parameters, 0, sizeof(location.Parameters));
   location.FileObject = nullptr;
+  location.CompletionRoutine = nullptr;
+  location.Context = nullptr;
+}
+
+// The 1-based index of a stack location, as CurrentLocation counts.
+int LocationIndex(IRP* irp, const IO_STACK_LOCATION* location) {
+  return static_cast<int>(location - StackBase(irp)) + 1;
+}
+
+void NotePendingMark(IrpRecord& record, IRP* irp, const IO_STACK_LOCATION* location) {
+  if (location->Control & SL_PENDING_RETURNED) {
+    const int index = LocationIndex(irp, location);
+    if (index >= 1 && index <= 32) record.pending_marked |= 1u << (index - 1);
+  }
 }
 
 // IopCompleteRequest: the special kernel APC on the issuing thread.
 void CompletionApc(World& world, IRP* irp) {
   IrpRecord* record = world.FindIrp(irp);
-  if (record == nullptr) return;
+  if (record == nullptr || record->freed) return;
   world.Log(EventKind::kIrpApc, Ddi::kCompletionApc, 0, record->serial);
   const NTSTATUS status = irp->IoStatus.Status;
   if ((irp->Flags & IRP_BUFFERED_IO) && (irp->Flags & IRP_INPUT_OPERATION) && !NT_ERROR(status) &&
       status != STATUS_VERIFY_REQUIRED && irp->UserBuffer != nullptr && irp->AssociatedIrp.SystemBuffer != nullptr) {
-    memcpy(irp->UserBuffer, irp->AssociatedIrp.SystemBuffer, irp->IoStatus.Information);
+    // The I/O manager copies Information bytes; a driver that reports more
+    // than the buffers hold is reported at completion, and the copy stays
+    // inside both buffers here.
+    const size_t bytes = std::min<size_t>(
+        irp->IoStatus.Information, std::min(record->system_buffer_length, record->user_buffer_length));
+    memcpy(irp->UserBuffer, irp->AssociatedIrp.SystemBuffer, bytes);
   }
-  // Driver-built IRPs have no file object and are never IRP_SYNCHRONOUS_API
-  // here, so IsIrpSynchronous is false (SEMANTICS-WDM A.3.2).
+  // Driver-built IRPs have no file object and are never IRP_SYNCHRONOUS_API,
+  // so IsIrpSynchronous is false (SEMANTICS-WDM A.3.2).
   const bool synchronous = (irp->Flags & IRP_SYNCHRONOUS_API) != 0;
   const bool write_back = !NT_ERROR(status) || (irp->PendingReturned && !synchronous);
   if (record->outcome >= 0) {
@@ -49,7 +70,11 @@ void CompletionApc(World& world, IRP* irp) {
       outcome.data.assign(bytes, bytes + record->user_buffer_length);
     }
   }
-  if (write_back && irp->UserIosb != nullptr) *irp->UserIosb = irp->IoStatus;
+  if (write_back) {
+    if (irp->UserIosb != nullptr) *irp->UserIosb = irp->IoStatus;
+    if (irp->UserEvent != nullptr) SignalEvent(world, irp->UserEvent);
+  }
+  UnqueueIrpFromThread(irp);
   FreeIrp(world, irp);
 }
 
@@ -59,14 +84,26 @@ IRP* AllocateIrp(World& world, CCHAR stack_size, IrpOrigin origin) {
   const size_t bytes = sizeof(IRP) + static_cast<size_t>(stack_size) * sizeof(IO_STACK_LOCATION);
   auto* irp = static_cast<IRP*>(std::calloc(1, bytes));
   if (irp == nullptr) return nullptr;
-  irp->Type = IO_TYPE_IRP;
   irp->Size = static_cast<USHORT>(bytes);
   irp->StackCount = stack_size;
-  irp->CurrentLocation = static_cast<CHAR>(stack_size + 1);
-  irp->Tail.Overlay.CurrentStackLocation = StackBase(irp) + stack_size;
-  irp->ThreadListEntry.Flink = irp->ThreadListEntry.Blink = &irp->ThreadListEntry;
+  ResetIrp(irp, STATUS_SUCCESS);
   world.AddIrp(irp, origin);
   return irp;
+}
+
+void ResetIrp(IRP* irp, NTSTATUS status) {
+  const UCHAR allocation_flags = irp->AllocationFlags;
+  const CHAR stack_count = irp->StackCount;
+  const USHORT size = irp->Size;
+  memset(irp, 0, size);
+  irp->Type = IO_TYPE_IRP;
+  irp->Size = size;
+  irp->StackCount = stack_count;
+  irp->CurrentLocation = static_cast<CHAR>(stack_count + 1);
+  irp->Tail.Overlay.CurrentStackLocation = StackBase(irp) + stack_count;
+  irp->ThreadListEntry.Flink = irp->ThreadListEntry.Blink = &irp->ThreadListEntry;
+  irp->AllocationFlags = allocation_flags;
+  irp->IoStatus.Status = status;
 }
 
 void FreeIrpMemory(IRP* irp) {
@@ -86,18 +123,104 @@ void FreeIrp(World& world, IRP* irp) {
   if (record != nullptr) {
     world.Log(EventKind::kIrpFreed, Ddi::kNone, 0, record->serial);
     if (record->user_buffer != nullptr) std::free(record->user_buffer);
-    world.RemoveIrp(irp);
+    record->user_buffer = nullptr;
+    record->freed = true;
   }
   FreeIrpMemory(irp);
 }
 
+IrpRecord& LiveIrp(World& world, const IRP* irp, Ddi ddi) {
+  world.RequireNotNull(irp, ddi, "Irp");
+  IrpRecord* record = world.FindIrp(irp);
+  if (record == nullptr || record->freed) {
+    world.Report(RuleId::kIrpDoubleFree, ddi,
+                 record ? absl::StrFormat("IRP#%d (%s) was already freed", record->serial, IrpOriginName(record->origin))
+                        : std::string("the pointer is not an IRP"),
+                 {}, reinterpret_cast<uint64_t>(irp));
+  }
+  return *record;
+}
+
+NTSTATUS CallDriver(World& world, PDEVICE_OBJECT device, IRP* irp, Ddi ddi) {
+  if (world.irql() > DISPATCH_LEVEL) {
+    world.Report(RuleId::kIoCallDriverIrql, ddi, absl::StrFormat("IoCallDriver at IRQL %d", world.irql()), {},
+                 reinterpret_cast<uint64_t>(irp));
+  }
+  IrpRecord* record = &LiveIrp(world, irp, ddi);
+  world.RequireNotNull(device, ddi, "DeviceObject");
+  const bool from_creator = irp->CurrentLocation == irp->StackCount + 1;
+  IO_STACK_LOCATION* next = IoGetNextIrpStackLocation(irp);
+  const UCHAR major = next->MajorFunction;
+  if (record->origin == IrpOrigin::kSyncFsd && world.irql() >= DISPATCH_LEVEL && major != IRP_MJ_POWER &&
+      major != IRP_MJ_READ && major != IRP_MJ_WRITE && major != IRP_MJ_DEVICE_CONTROL &&
+      major != IRP_MJ_INTERNAL_DEVICE_CONTROL) {
+    world.Report(RuleId::kForwardedAtBadIrqlFsdSync, ddi,
+                 absl::StrFormat("IRP#%d with major 0x%02X sent at IRQL %d", record->serial, major, world.irql()));
+  }
+  irp->CurrentLocation--;
+  if (irp->CurrentLocation <= 0) {
+    world.Report(RuleId::kNoMoreStackLocations, ddi,
+                 absl::StrFormat("IRP#%d has %d stack locations and none is left", record->serial, irp->StackCount),
+                 {}, reinterpret_cast<uint64_t>(irp));
+  }
+  irp->Tail.Overlay.CurrentStackLocation--;
+  IO_STACK_LOCATION* location = irp->Tail.Overlay.CurrentStackLocation;
+  location->DeviceObject = device;
+  const int index = irp->CurrentLocation;
+  if (!record->call_frames.empty()) record->call_frames.back() = true;  // the caller's dispatch passed it down
+  record->call_frames.push_back(false);
+  PDRIVER_DISPATCH dispatch = nullptr;
+  if (device->DriverObject != nullptr && major <= IRP_MJ_MAXIMUM_FUNCTION) {
+    dispatch = device->DriverObject->MajorFunction[major];
+  }
+  NTSTATUS status;
+  if (dispatch == nullptr) {
+    // IopInvalidDeviceRequest.
+    irp->IoStatus.Status = status = STATUS_INVALID_DEVICE_REQUEST;
+    irp->IoStatus.Information = 0;
+    CompleteIrp(world, irp, IO_NO_INCREMENT, ddi);
+  } else {
+    status = dispatch(device, irp);
+  }
+  // The IRP may be freed by now: only the record is read.
+  record = world.FindIrp(irp);
+  if (record == nullptr) return status;
+  const bool passed_down = !record->call_frames.empty() && record->call_frames.back();
+  if (!record->call_frames.empty()) record->call_frames.pop_back();
+  bool marked = index >= 1 && index <= 32 && (record->pending_marked & (1u << (index - 1)));
+  if (!record->freed && !IrpFullyCompleted(irp) && irp->CurrentLocation <= index &&
+      (location->Control & SL_PENDING_RETURNED)) {
+    marked = true;
+  }
+  if (status == STATUS_PENDING && !marked && !passed_down) {
+    world.Report(RuleId::kMarkIrpPending2, ddi,
+                 absl::StrFormat("the dispatch routine returned STATUS_PENDING for IRP#%d without IoMarkIrpPending",
+                                 record->serial));
+  } else if (status != STATUS_PENDING && marked && !passed_down) {
+    world.Report(RuleId::kMarkIrpPending, ddi,
+                 absl::StrFormat("the dispatch routine marked IRP#%d pending and returned 0x%08X", record->serial,
+                                 static_cast<uint32_t>(status)));
+  }
+  if (from_creator && status == STATUS_PENDING) record->pending_returned = true;
+  return status;
+}
+
 void CompleteIrp(World& world, IRP* irp, CCHAR priority_boost, Ddi ddi) {
   (void)priority_boost;
-  IrpRecord* record = world.FindIrp(irp);
-  const uint32_t serial = record ? record->serial : 0;
+  IrpRecord* record = &LiveIrp(world, irp, ddi);
+  const uint32_t serial = record->serial;
+  if (world.irql() > DISPATCH_LEVEL) {
+    world.Report(RuleId::kIoCompleteRequestIrql, ddi, absl::StrFormat("IoCompleteRequest at IRQL %d", world.irql()),
+                 {}, reinterpret_cast<uint64_t>(irp));
+  }
   if (IrpFullyCompleted(irp)) {
     world.Report(RuleId::kMultipleIrpComplete, ddi,
                  absl::StrFormat("IoCompleteRequest on IRP#%d, which is already completed", serial), {},
+                 reinterpret_cast<uint64_t>(irp));
+  }
+  if (irp->CancelRoutine != nullptr) {
+    world.Report(RuleId::kCompleteWithCancelRoutine, ddi,
+                 absl::StrFormat("IRP#%d completed with its cancel routine still set", serial), {},
                  reinterpret_cast<uint64_t>(irp));
   }
   if (irp->IoStatus.Status == STATUS_PENDING || irp->IoStatus.Status == static_cast<NTSTATUS>(-1)) {
@@ -116,26 +239,37 @@ void CompleteIrp(World& world, IRP* irp, CCHAR priority_boost, Ddi ddi) {
   for (; irp->CurrentLocation <= irp->StackCount + 1;
        ++location, irp->CurrentLocation++, irp->Tail.Overlay.CurrentStackLocation++) {
     irp->PendingReturned = (location->Control & SL_PENDING_RETURNED) != 0;
+    NotePendingMark(*record, irp, location);
     PIO_COMPLETION_ROUTINE routine = location->CompletionRoutine;
     if (routine != nullptr && ShouldInvoke(*location, *irp)) {
       PVOID context = location->Context;
       ClearStackLocation(*location);
-      PDEVICE_OBJECT device = irp->CurrentLocation == irp->StackCount + 1
-                                  ? nullptr
-                                  : IoGetCurrentIrpStackLocation(irp)->DeviceObject;
-      location->CompletionRoutine = nullptr;
-      location->Context = nullptr;
+      const bool creator = irp->CurrentLocation == irp->StackCount + 1;
+      PDEVICE_OBJECT device = creator ? nullptr : IoGetCurrentIrpStackLocation(irp)->DeviceObject;
+      const bool pending_returned = irp->PendingReturned;
+      world.Log(EventKind::kNote, ddi, 0, world.trace().AddNote(absl::StrFormat("IRP#%d completion routine", serial)));
       if (routine(device, irp, context) == STATUS_MORE_PROCESSING_REQUIRED) return;
+      // The routine owns the location above it: it must propagate pending.
+      record = world.FindIrp(irp);
+      if (record == nullptr || record->freed) {
+        world.Report(RuleId::kIrpDoubleFree, ddi,
+                     absl::StrFormat("a completion routine freed IRP#%d and did not return "
+                                     "STATUS_MORE_PROCESSING_REQUIRED",
+                                     serial));
+      }
+      if (pending_returned && !creator && !(IoGetCurrentIrpStackLocation(irp)->Control & SL_PENDING_RETURNED)) {
+        world.Report(RuleId::kPendingReturnedNotPropagated, ddi,
+                     absl::StrFormat("the completion routine saw PendingReturned on IRP#%d and did not call "
+                                     "IoMarkIrpPending",
+                                     serial));
+      }
     } else {
       if (irp->CurrentLocation <= irp->StackCount && irp->PendingReturned) IoMarkIrpPending(irp);
       ClearStackLocation(*location);
-      location->CompletionRoutine = nullptr;
-      location->Context = nullptr;
     }
   }
 
   record = world.FindIrp(irp);
-  if (record == nullptr) return;
   if (record->outcome >= 0) {
     // What the originator receives: the status and information as the walk
     // left them (written back by the APC, or returned by IoCallDriver).
@@ -144,11 +278,55 @@ void CompleteIrp(World& world, IRP* irp, CCHAR priority_boost, Ddi ddi) {
     outcome.status = irp->IoStatus.Status;
     outcome.information = irp->IoStatus.Information;
   }
+  for (PMDL mdl = irp->MdlAddress; mdl != nullptr; mdl = mdl->Next) mdl->MdlFlags &= ~MDL_PAGES_LOCKED;
   if ((irp->Flags & IRP_DEFER_IO_COMPLETION) && !irp->PendingReturned) return;
-  if (record->origin == IrpOrigin::kIoManager && !record->apc_queued) {
-    record->apc_queued = true;
-    world.Schedule(world.now(), APC_LEVEL, "IopCompleteRequest", [&world, irp] { CompletionApc(world, irp); });
+  SimThread* thread = world.FindThread(irp->Tail.Overlay.Thread);
+  if (thread == nullptr) {
+    if (irp->Cancel) {
+      // IopCleanupIrp: a disowned, cancelled IRP is freed with no write-back.
+      UnqueueIrpFromThread(irp);
+      FreeIrp(world, irp);
+      return;
+    }
+    world.Report(RuleId::kIoAllocateComplete, ddi,
+                 absl::StrFormat("IRP#%d (%s) has no thread to finish it", serial, IrpOriginName(record->origin)), {},
+                 reinterpret_cast<uint64_t>(irp));
+    return;
   }
+  if (!record->apc_queued) {
+    record->apc_queued = true;
+    world.Schedule(world.now(), APC_LEVEL, "IopCompleteRequest", [&world, irp] { CompletionApc(world, irp); },
+                   thread);
+  }
+}
+
+BOOLEAN CancelIrp(World& world, IRP* irp, Ddi ddi) {
+  IrpRecord& record = LiveIrp(world, irp, ddi);
+  const KIRQL old_irql = world.irql();
+  world.SetIrql(DISPATCH_LEVEL);
+  world.set_cancel_lock_held(true);
+  irp->Cancel = TRUE;
+  PDRIVER_CANCEL routine = irp->CancelRoutine;
+  irp->CancelRoutine = nullptr;
+  if (routine == nullptr) {
+    world.set_cancel_lock_held(false);
+    world.SetIrql(old_irql);
+    return FALSE;
+  }
+  if (IrpFullyCompleted(irp)) {
+    world.Report(RuleId::kCancelStateInCompletedIrp, ddi,
+                 absl::StrFormat("IRP#%d is completed and still has a cancel routine", record.serial), {},
+                 reinterpret_cast<uint64_t>(irp), reinterpret_cast<uint64_t>(routine));
+  }
+  irp->CancelIrql = old_irql;
+  world.Log(EventKind::kNote, ddi, 0, world.trace().AddNote(absl::StrFormat("IRP#%d cancel routine", record.serial)));
+  routine(IoGetCurrentIrpStackLocation(irp)->DeviceObject, irp);
+  if (world.cancel_lock_held()) {
+    world.Report(RuleId::kCancelSpinLock, ddi, "the cancel routine returned without releasing the cancel spin lock");
+    world.set_cancel_lock_held(false);
+  }
+  world.SetIrql(old_irql);
+  return TRUE;
 }
 
 }  // namespace wdfsim::core

@@ -1,6 +1,7 @@
 // The IRP's life in the I/O manager: allocation with its stack locations,
-// IoCompleteRequest's stack walk, the completion APC that writes back the
-// result on the issuing thread, and the free (SEMANTICS-WDM A.0, A.3).
+// IoCallDriver, IoCompleteRequest's stack walk, the completion APC that
+// writes back the result on the issuing thread, cancellation, and the free
+// (SEMANTICS-WDM A.0-A.4).
 #ifndef WDFSIM_CORE_IRP_H_
 #define WDFSIM_CORE_IRP_H_
 
@@ -10,17 +11,28 @@
 namespace wdfsim::core {
 
 class World;
+struct IrpRecord;
 enum class IrpOrigin : uint8_t;
 
 // IoAllocateIrp: a zeroed IRP with `stack_size` locations, CurrentLocation =
 // stack_size + 1, and an empty thread list entry.
 IRP* AllocateIrp(World& world, CCHAR stack_size, IrpOrigin origin);
+// IoInitializeIrp's reset, keeping the allocation (IoReuseIrp).
+void ResetIrp(IRP* irp, NTSTATUS status);
 // Frees the IRP, its I/O manager buffer and MDLs; no bookkeeping.
 void FreeIrpMemory(IRP* irp);
-// IoFreeIrp's bookkeeping and free.
+// IoFreeIrp's bookkeeping and free: the record stays as a tombstone.
 void FreeIrp(World& world, IRP* irp);
+// IofCallDriver (SEMANTICS-WDM A.2), with the MarkIrpPending checks.
+NTSTATUS CallDriver(World& world, PDEVICE_OBJECT device, IRP* irp, Ddi ddi);
 // IofCompleteRequest (ReactOS IofCompleteRequest, SEMANTICS-WDM A.3.1).
 void CompleteIrp(World& world, IRP* irp, CCHAR priority_boost, Ddi ddi);
+// IoCancelIrp (SEMANTICS-WDM A.4.1).
+BOOLEAN CancelIrp(World& world, IRP* irp, Ddi ddi);
+// KeSetEvent's effect, shared with the completion APC.
+LONG SignalEvent(World& world, PKEVENT event);
+// The live record of `irp`: a freed or unknown IRP is reported (IrpDoubleFree).
+IrpRecord& LiveIrp(World& world, const IRP* irp, Ddi ddi);
 // True once the walk has passed the top location (CurrentLocation == StackCount + 2).
 inline bool IrpFullyCompleted(const IRP* irp) { return irp->CurrentLocation > irp->StackCount + 1; }
 

@@ -1,5 +1,4 @@
-// Kernel and I/O manager DDIs: IRQL and IoCompleteRequest (SEMANTICS-WDM A.3, A.4.3).
-#include "irp.h"
+// Kernel DDIs: IRQL (SEMANTICS-WDM A.4.3).
 #include "world.h"
 
 using wdfsim::core::Ddi;
@@ -20,12 +19,6 @@ VOID KeLowerIrql(KIRQL NewIrql) {
   World& w = World::Current();
   w.EnterDdi(Ddi::kKeLowerIrql);
   w.SetIrql(NewIrql);
-}
-
-VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost) {
-  World& w = World::Current();
-  w.EnterDdi(Ddi::kIoCompleteRequest);
-  wdfsim::core::CompleteIrp(w, Irp, PriorityBoost, Ddi::kIoCompleteRequest);
 }
 
 }  // extern "C"

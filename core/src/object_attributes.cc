@@ -1,5 +1,7 @@
 #include "object_attributes.h"
 
+#include <cstring>
+
 #include "request.h"
 #include "world.h"
 
@@ -23,20 +25,21 @@ NTSTATUS ValidateObjectAttributes(const WDF_OBJECT_ATTRIBUTES* attributes, uint3
   if ((options & kParentNotAllowed) && attributes->ParentObject != nullptr) {
     return STATUS_WDF_PARENT_ASSIGNMENT_NOT_ALLOWED;
   }
-  if (attributes->ExecutionLevel == WdfExecutionLevelInvalid ||
-      attributes->ExecutionLevel > WdfExecutionLevelDispatch) {
+  // C callers may store any value in the enums: read them as integers.
+  int level, scope;
+  memcpy(&level, &attributes->ExecutionLevel, sizeof(level));
+  memcpy(&scope, &attributes->SynchronizationScope, sizeof(scope));
+  if (level == WdfExecutionLevelInvalid || level > WdfExecutionLevelDispatch) {
     return STATUS_WDF_OBJECT_ATTRIBUTES_INVALID;
   }
-  if (attributes->SynchronizationScope == WdfSynchronizationScopeInvalid ||
-      attributes->SynchronizationScope > WdfSynchronizationScopeNone) {
+  if (scope == WdfSynchronizationScopeInvalid || scope > WdfSynchronizationScopeNone) {
     return STATUS_WDF_OBJECT_ATTRIBUTES_INVALID;
   }
-  if (!(options & kSynchronizationScopeAllowed) &&
-      attributes->SynchronizationScope != WdfSynchronizationScopeInheritFromParent &&
-      attributes->SynchronizationScope != WdfSynchronizationScopeNone) {
+  if (!(options & kSynchronizationScopeAllowed) && scope != WdfSynchronizationScopeInheritFromParent &&
+      scope != WdfSynchronizationScopeNone) {
     return STATUS_WDF_SYNCHRONIZATION_SCOPE_INVALID;
   }
-  if (!(options & kExecutionLevelAllowed) && attributes->ExecutionLevel != WdfExecutionLevelInheritFromParent) {
+  if (!(options & kExecutionLevelAllowed) && level != WdfExecutionLevelInheritFromParent) {
     return STATUS_WDF_EXECUTION_LEVEL_INVALID;
   }
   return STATUS_SUCCESS;

@@ -16,23 +16,8 @@ NTSTATUS RemapWdfStatus(NTSTATUS status) {
   if ((static_cast<uint32_t>(status) & 0x0FFF0000u) != 0x00200000u) return status;
   if (status == STATUS_WDF_PAUSED || status == STATUS_WDF_BUSY) return STATUS_DEVICE_BUSY;
   if (status == STATUS_WDF_INTERNAL_ERROR) return STATUS_INTERNAL_ERROR;
+  if (status == STATUS_WDF_NOT_ENOUGH_MAP_REGISTERS) return STATUS_INSUFFICIENT_RESOURCES;
   return STATUS_INVALID_DEVICE_REQUEST;
-}
-
-// IoReuseIrp: the IRP as IoAllocateIrp left it, with IoStatus.Status set.
-void ReuseIrp(IRP* irp, NTSTATUS status) {
-  const UCHAR allocation_flags = irp->AllocationFlags;
-  const CHAR stack_count = irp->StackCount;
-  const USHORT size = irp->Size;
-  memset(irp, 0, size);
-  irp->Type = IO_TYPE_IRP;
-  irp->Size = size;
-  irp->StackCount = stack_count;
-  irp->CurrentLocation = static_cast<CHAR>(stack_count + 1);
-  irp->Tail.Overlay.CurrentStackLocation = reinterpret_cast<PIO_STACK_LOCATION>(irp + 1) + stack_count;
-  irp->ThreadListEntry.Flink = irp->ThreadListEntry.Blink = &irp->ThreadListEntry;
-  irp->AllocationFlags = allocation_flags;
-  irp->IoStatus.Status = status;
 }
 
 }  // namespace
@@ -285,7 +270,7 @@ NTSTATUS Request::Reuse(const WDF_REQUEST_REUSE_PARAMS& params, Ddi ddi) {
     irp_ = params.NewIrp;
     allocation_ = Allocation::kDriver;
   } else if (allocation_ == Allocation::kInternal && irp_ != nullptr) {
-    ReuseIrp(irp_, params.Status);
+    ResetIrp(irp_, params.Status);  // IoReuseIrp
   }
   can_complete_ = false;
   completed_ = irp_ == nullptr;

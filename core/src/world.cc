@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_format.h"
 #include "irp.h"
+#include "thread.h"
 
 namespace wdfsim::core {
 namespace {
@@ -27,13 +28,20 @@ World::World(Simulation& simulation, ChoiceSource& choices, const SimulationOpti
   }
   g_current = this;
   trace_.Reserve(256);
+  threads_.push_back(std::make_unique<SimThread>(1, "driver thread"));
+  threads_.push_back(std::make_unique<SimThread>(2, "application thread"));
+  current_thread_ = threads_[0].get();
   driver_ = new Driver(*this);
 }
 
 World::~World() {
   // The machine is switched off: free everything, run no callbacks.
   switching_off_ = true;
-  for (auto& [irp, record] : irps_) FreeIrpMemory(const_cast<IRP*>(irp));
+  for (auto& [irp, record] : irps_) {
+    if (record.freed) continue;
+    if (record.user_buffer != nullptr) std::free(record.user_buffer);
+    FreeIrpMemory(const_cast<IRP*>(irp));
+  }
   irps_.clear();
   std::vector<Object*> objects;
   for (auto& [serial, object] : live_) objects.push_back(object);
@@ -173,12 +181,46 @@ uint32_t World::Choose(uint32_t n, ChoiceKind kind) {
   return answer;
 }
 
-void World::Schedule(int64_t due, KIRQL irql, std::string what, std::function<void()> run) {
-  work_.push_back(Work{due, next_work_sequence_++, irql, std::move(what), std::move(run)});
+uint64_t World::Schedule(int64_t due, KIRQL irql, std::string what, std::function<void()> run, SimThread* thread) {
+  const uint64_t sequence = next_work_sequence_++;
+  work_.push_back(Work{due, sequence, irql, std::move(what), std::move(run), thread});
+  return sequence;
+}
+
+bool World::Cancel(uint64_t sequence) {
+  for (size_t i = 0; i < work_.size(); ++i) {
+    if (work_[i].sequence == sequence) {
+      work_.erase(work_.begin() + static_cast<std::ptrdiff_t>(i));
+      return true;
+    }
+  }
+  return false;
+}
+
+int64_t World::NextDue() const {
+  int64_t next = INT64_MAX;
+  for (const Work& w : work_) {
+    if (w.due > now_) next = std::min(next, w.due);
+  }
+  return next;
+}
+
+bool World::Ready(const Work& work) const {
+  if (work.due > now_) return false;
+  // A special kernel APC waits until its thread is below APC_LEVEL.
+  return work.thread == nullptr || work.thread != current_thread_ || irql_ < APC_LEVEL;
+}
+
+std::vector<size_t> World::ReadyIndices() const {
+  std::vector<size_t> ready;
+  for (size_t i = 0; i < work_.size(); ++i) {
+    if (Ready(work_[i])) ready.push_back(i);
+  }
+  return ready;
 }
 
 bool World::HasReadyWork() const {
-  return std::any_of(work_.begin(), work_.end(), [&](const Work& w) { return w.due <= now_; });
+  return std::any_of(work_.begin(), work_.end(), [&](const Work& w) { return Ready(w); });
 }
 
 void World::RunWork(size_t index) {
@@ -193,24 +235,26 @@ void World::RunWork(size_t index) {
   irql_ = saved;
 }
 
+bool World::RunOneReady() {
+  const std::vector<size_t> ready = ReadyIndices();
+  if (ready.empty()) return false;
+  RunWork(ready[Choose(static_cast<uint32_t>(ready.size()), ChoiceKind::kPickReadyWork)]);
+  return true;
+}
+
 void World::SchedulingPoint() {
   // Work runs "on another processor" only between two steps of top-level
   // driver code; callbacks already running on behalf of work run to the end.
   if (work_depth_ > 0) return;
-  while (HasReadyWork() && Choose(2, ChoiceKind::kRunReadyWork) == 1) {
-    std::vector<size_t> ready;
-    for (size_t i = 0; i < work_.size(); ++i) {
-      if (work_[i].due <= now_) ready.push_back(i);
-    }
-    RunWork(ready[Choose(static_cast<uint32_t>(ready.size()), ChoiceKind::kPickReadyWork)]);
-  }
+  while (HasReadyWork() && Choose(2, ChoiceKind::kRunReadyWork) == 1) RunOneReady();
 }
 
 void World::RunReadyWork() {
+  // Deterministic order, no choices: due time, then queue order.
   while (true) {
     size_t best = work_.size();
     for (size_t i = 0; i < work_.size(); ++i) {
-      if (work_[i].due > now_) continue;
+      if (!Ready(work_[i])) continue;
       if (best == work_.size() || work_[i].due < work_[best].due ||
           (work_[i].due == work_[best].due && work_[i].sequence < work_[best].sequence)) {
         best = i;
@@ -225,8 +269,7 @@ void World::AdvanceTime(int64_t ticks) {
   const int64_t target = now_ + std::max<int64_t>(ticks, 0);
   while (true) {
     RunReadyWork();
-    int64_t next = target + 1;
-    for (const Work& w : work_) next = std::min(next, w.due);
+    const int64_t next = NextDue();
     if (next > target) break;
     now_ = next;
     Log(EventKind::kTimeAdvanced, Ddi::kNone, 0, now_);
@@ -235,6 +278,14 @@ void World::AdvanceTime(int64_t ticks) {
     now_ = target;
     Log(EventKind::kTimeAdvanced, Ddi::kNone, 0, now_);
   }
+  RunReadyWork();
+}
+
+SimThread* World::FindThread(PETHREAD thread) const {
+  for (const auto& t : threads_) {
+    if (static_cast<_KTHREAD*>(t.get()) == thread) return t.get();
+  }
+  return nullptr;
 }
 
 IrpRecord* World::FindIrp(const IRP* irp) {
@@ -242,8 +293,21 @@ IrpRecord* World::FindIrp(const IRP* irp) {
   return it == irps_.end() ? nullptr : &it->second;
 }
 
+const char* IrpOriginName(IrpOrigin origin) {
+  switch (origin) {
+    case IrpOrigin::kIoManager: return "I/O manager";
+    case IrpOrigin::kFramework: return "framework";
+    case IrpOrigin::kAllocated: return "IoAllocateIrp";
+    case IrpOrigin::kSyncFsd: return "IoBuildSynchronousFsdRequest";
+    case IrpOrigin::kAsyncFsd: return "IoBuildAsynchronousFsdRequest";
+    case IrpOrigin::kDeviceControl: return "IoBuildDeviceIoControlRequest";
+  }
+  return "?";
+}
+
 IrpRecord& World::AddIrp(IRP* irp, IrpOrigin origin) {
   IrpRecord& record = irps_[irp];
+  record = IrpRecord{};
   record.serial = next_irp_serial_++;
   record.origin = origin;
   return record;

@@ -23,20 +23,35 @@ namespace wdfsim::core {
 
 class Driver;
 
+class SimThread;
+
 // Who made an IRP, which decides who finishes it (SEMANTICS-WDM A.1, A.3.2).
 enum class IrpOrigin : uint8_t {
-  kIoManager,  // built by the simulated I/O manager for a presented request
-  kFramework,  // allocated by the framework for a driver-created request
-  kDriver,     // IoAllocateIrp by driver code
+  kIoManager,      // built by the simulated I/O manager for a presented request
+  kFramework,      // allocated by the framework for a driver-created request
+  kAllocated,      // IoAllocateIrp by driver code
+  kSyncFsd,        // IoBuildSynchronousFsdRequest (threaded)
+  kAsyncFsd,       // IoBuildAsynchronousFsdRequest
+  kDeviceControl,  // IoBuildDeviceIoControlRequest (threaded)
 };
+
+const char* IrpOriginName(IrpOrigin origin);
 
 struct IrpRecord {
   uint32_t serial = 0;
-  IrpOrigin origin = IrpOrigin::kDriver;
-  int outcome = -1;         // index into io_outcomes for kIoManager IRPs
-  PVOID user_buffer = nullptr;  // the originator's buffer (kIoManager)
-  size_t user_buffer_length = 0;
+  IrpOrigin origin = IrpOrigin::kAllocated;
+  int outcome = -1;             // index into io_outcomes for kIoManager IRPs
+  PVOID user_buffer = nullptr;  // the originator's buffer (kIoManager), owned here
+  size_t user_buffer_length = 0;     // bytes the originator's buffer holds
+  size_t system_buffer_length = 0;   // bytes of AssociatedIrp.SystemBuffer
   bool apc_queued = false;
+  bool pending_returned = false;  // IoCallDriver returned STATUS_PENDING to the builder
+  bool waited = false;            // the builder waited on the IRP's event
+  bool freed = false;             // a tombstone: the IRP's memory is gone
+  uint32_t pending_marked = 0;    // bit k: location k was seen with SL_PENDING_RETURNED
+  std::vector<bool> call_frames;  // per nested IoCallDriver: did its dispatch pass the IRP down
+  PKEVENT user_event = nullptr;   // copies of the IRP's sinks, readable after the free
+  PIO_STATUS_BLOCK user_iosb = nullptr;
 };
 
 class World {
@@ -93,8 +108,17 @@ class World {
   KIRQL irql() const { return irql_; }
   void SetIrql(KIRQL irql);
   uint32_t Choose(uint32_t n, ChoiceKind kind);
-  // Queues `run` to become ready at virtual time `due`, run at `irql`.
-  void Schedule(int64_t due, KIRQL irql, std::string what, std::function<void()> run);
+  // Queues `run` to become ready at virtual time `due`, run at `irql`. Work
+  // with a `thread` is an APC for it: it runs only while that thread is
+  // below APC_LEVEL. Returns the work's sequence number.
+  uint64_t Schedule(int64_t due, KIRQL irql, std::string what, std::function<void()> run,
+                    SimThread* thread = nullptr);
+  // Removes queued work that has not run; false if it already ran.
+  bool Cancel(uint64_t sequence);
+  // The next time after now that queued work falls due; INT64_MAX if none.
+  int64_t NextDue() const;
+  // Runs one item of ready work (a choice picks among several); false if none.
+  bool RunOneReady();
   // At a DDI entry: the choices may let ready work run first.
   void SchedulingPoint();
   // Runs every item that is ready now, in due order.
@@ -103,10 +127,27 @@ class World {
   void AdvanceTime(int64_t ticks);
   bool HasReadyWork() const;
 
+  // ---- Threads ----
+  SimThread* current_thread() const { return current_thread_; }
+  SimThread* main_thread() const { return threads_[0].get(); }
+  SimThread* application_thread() const { return threads_[1].get(); }
+  SimThread* FindThread(PETHREAD thread) const;
+  // System time (KeQuerySystemTime): a fixed epoch plus the virtual clock.
+  int64_t system_time() const { return kSystemTimeEpoch + now_; }
+  static constexpr int64_t kSystemTimeEpoch = 134116992000000000;  // 2026-01-01, 100 ns since 1601
+
   // ---- IRPs ----
+  // The record of an IRP, live or freed (a tombstone until the address is
+  // allocated again); nullptr for a pointer that was never an IRP.
   IrpRecord* FindIrp(const IRP* irp);
   IrpRecord& AddIrp(IRP* irp, IrpOrigin origin);
-  void RemoveIrp(const IRP* irp) { irps_.erase(irp); }
+  template <typename F>
+  void ForEachIrp(F f) {
+    for (auto& [irp, record] : irps_) f(irp, record);
+  }
+  // The cancel spin lock (IoAcquireCancelSpinLock).
+  bool cancel_lock_held() const { return cancel_lock_held_; }
+  void set_cancel_lock_held(bool held) { cancel_lock_held_ = held; }
   std::vector<IoOutcome>& io_outcomes() { return io_outcomes_; }
 
   // ---- Teardown ----
@@ -122,8 +163,11 @@ class World {
     KIRQL irql;
     std::string what;
     std::function<void()> run;
+    SimThread* thread;
   };
   void RunWork(size_t index);
+  bool Ready(const Work& work) const;
+  std::vector<size_t> ReadyIndices() const;
   void ThrowIfCrashed(Ddi ddi);
 
   Simulation& simulation_;
@@ -143,6 +187,9 @@ class World {
   int work_depth_ = 0;
   int64_t now_ = 0;
   KIRQL irql_ = PASSIVE_LEVEL;
+  std::vector<std::unique_ptr<SimThread>> threads_;
+  bool cancel_lock_held_ = false;
+  SimThread* current_thread_ = nullptr;
   bool unloaded_ = false;
   bool switching_off_ = false;
 };

@@ -80,6 +80,7 @@ TEST_F(ObjectTest, Case30_DereferenceWithoutReference_BugCheck0x10D_0x7) {
   EXPECT_EQ(LastRule(), "ObjectOverDereference");
   EXPECT_EQ(LastRuleInfo().bugcheck, 0x10Du);
   EXPECT_EQ(LastRuleInfo().p1, 0x7u);
+  EXPECT_EQ(reports().back().p2, reinterpret_cast<uint64_t>(memory)) << "P2 = handle";
   EXPECT_TRUE(sim().verifier().bugchecked());
   EXPECT_TRUE(sim().verdict().bugcheck);
 }
@@ -251,6 +252,26 @@ TEST_F(ObjectTest, Notes6_DeclaredContextIsZeroedAndMapsBackToItsObject) {
   EXPECT_EQ(WDF_GET_CONTEXT_TYPE_INFO(FOO_CONTEXT)->UniqueType, WDF_GET_CONTEXT_TYPE_INFO(FOO_CONTEXT));
   EXPECT_STREQ(WDF_GET_CONTEXT_TYPE_INFO(FOO_CONTEXT)->ContextName, "FOO_CONTEXT");
   WdfObjectDelete(memory);
+}
+
+FOO_CONTEXT* g_context_in_cleanup = nullptr;
+FOO_CONTEXT* g_context_in_destroy = nullptr;
+VOID FooCleanup(WDFOBJECT object) { g_context_in_cleanup = GetFooContext(object); }
+VOID FooDestroy(WDFOBJECT object) { g_context_in_destroy = GetFooContext(object); }
+
+TEST_F(ObjectTest, Notes6_ContextIsReachableInCleanupAndDestroyCallbacks) {
+  // The worker does no liveness check "so it can be used in the destroy callback".
+  g_context_in_cleanup = g_context_in_destroy = nullptr;
+  WDF_OBJECT_ATTRIBUTES attributes;
+  WDF_OBJECT_ATTRIBUTES_INIT_CONTEXT_TYPE(&attributes, FOO_CONTEXT);
+  attributes.EvtCleanupCallback = FooCleanup;
+  attributes.EvtDestroyCallback = FooDestroy;
+  WDFMEMORY memory = NewMemory(8, &attributes);
+  FOO_CONTEXT* context = GetFooContext(memory);
+  WdfObjectDelete(memory);
+  EXPECT_EQ(g_context_in_cleanup, context);
+  EXPECT_EQ(g_context_in_destroy, context);
+  EXPECT_TRUE(reports().empty());
 }
 
 TEST_F(ObjectTest, Notes6_MissingContextTypeReturnsNullWithoutReport) {

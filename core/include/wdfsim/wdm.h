@@ -442,12 +442,62 @@ FORCEINLINE VOID IoMarkIrpPending(_Inout_ PIRP Irp) {
 }
 
 /* ---- I/O manager and kernel DDIs implemented by the model ---- */
+typedef LONG KPRIORITY;
+typedef enum _KWAIT_REASON {
+  Executive = 0,
+  FreePage,
+  PageIn,
+  PoolAllocation,
+  DelayExecution,
+  Suspended,
+  UserRequest,
+  WrExecutive,
+} KWAIT_REASON;
+
 VOID IofCompleteRequest(_In_ PIRP Irp, _In_ CCHAR PriorityBoost);
 #define IoCompleteRequest(a, b) IofCompleteRequest(a, b)
+NTSTATUS IofCallDriver(_In_ PDEVICE_OBJECT DeviceObject, _Inout_ PIRP Irp);
+#define IoCallDriver(a, b) IofCallDriver(a, b)
+
+PIRP IoAllocateIrp(_In_ CCHAR StackSize, _In_ BOOLEAN ChargeQuota);
+VOID IoFreeIrp(_In_ PIRP Irp);
+VOID IoReuseIrp(_Inout_ PIRP Irp, _In_ NTSTATUS Iostatus);
+PIRP IoBuildSynchronousFsdRequest(_In_ ULONG MajorFunction, _In_ PDEVICE_OBJECT DeviceObject,
+                                  _Inout_opt_ PVOID Buffer, _In_opt_ ULONG Length,
+                                  _In_opt_ PLARGE_INTEGER StartingOffset, _In_ PKEVENT Event,
+                                  _Out_ PIO_STATUS_BLOCK IoStatusBlock);
+PIRP IoBuildAsynchronousFsdRequest(_In_ ULONG MajorFunction, _In_ PDEVICE_OBJECT DeviceObject,
+                                   _Inout_opt_ PVOID Buffer, _In_opt_ ULONG Length,
+                                   _In_opt_ PLARGE_INTEGER StartingOffset, _In_opt_ PIO_STATUS_BLOCK IoStatusBlock);
+PIRP IoBuildDeviceIoControlRequest(_In_ ULONG IoControlCode, _In_ PDEVICE_OBJECT DeviceObject,
+                                   _In_opt_ PVOID InputBuffer, _In_ ULONG InputBufferLength,
+                                   _Out_opt_ PVOID OutputBuffer, _In_ ULONG OutputBufferLength,
+                                   _In_ BOOLEAN InternalDeviceIoControl, _In_opt_ PKEVENT Event,
+                                   _Out_ PIO_STATUS_BLOCK IoStatusBlock);
+BOOLEAN IoCancelIrp(_In_ PIRP Irp);
+/* A function rather than the WDK's interlocked-exchange macro, so the
+ * verifier sees every change of an IRP's cancel routine. */
+PDRIVER_CANCEL IoSetCancelRoutine(_Inout_ PIRP Irp, _In_opt_ PDRIVER_CANCEL CancelRoutine);
+VOID IoAcquireCancelSpinLock(_Out_ PKIRQL Irql);
+VOID IoReleaseCancelSpinLock(_In_ KIRQL Irql);
+PMDL IoAllocateMdl(_In_opt_ PVOID VirtualAddress, _In_ ULONG Length, _In_ BOOLEAN SecondaryBuffer,
+                   _In_ BOOLEAN ChargeQuota, _Inout_opt_ PIRP Irp);
+VOID IoFreeMdl(PMDL Mdl);
+VOID MmUnlockPages(_Inout_ PMDL MemoryDescriptorList);
 
 KIRQL KeGetCurrentIrql(VOID);
 VOID KeRaiseIrql(_In_ KIRQL NewIrql, _Out_ PKIRQL OldIrql);
 VOID KeLowerIrql(_In_ KIRQL NewIrql);
+VOID KeInitializeEvent(_Out_ PRKEVENT Event, _In_ EVENT_TYPE Type, _In_ BOOLEAN State);
+LONG KeSetEvent(_Inout_ PRKEVENT Event, _In_ KPRIORITY Increment, _In_ BOOLEAN Wait);
+VOID KeClearEvent(_Inout_ PRKEVENT Event);
+LONG KeResetEvent(_Inout_ PRKEVENT Event);
+LONG KeReadStateEvent(_In_ PRKEVENT Event);
+NTSTATUS KeWaitForSingleObject(_In_ PVOID Object, _In_ KWAIT_REASON WaitReason, _In_ KPROCESSOR_MODE WaitMode,
+                               _In_ BOOLEAN Alertable, _In_opt_ PLARGE_INTEGER Timeout);
+VOID KeQuerySystemTime(_Out_ PLARGE_INTEGER CurrentTime);
+PETHREAD PsGetCurrentThread(VOID);
+#define KeGetCurrentThread() PsGetCurrentThread()
 
 WDFSIM_END_C
 

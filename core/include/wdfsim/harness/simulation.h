@@ -29,6 +29,9 @@ struct SimulationOptions {
   uint32_t kmdf_minor_version = 33;
   // Liveness: scheduling steps a blocked wait may take before it is reported.
   uint32_t step_budget = 100000;
+  // Allocations by the I/O manager's DDIs (IoAllocateIrp, the builders,
+  // IoAllocateMdl) may fail, as the ChoiceSource decides.
+  bool inject_allocation_failures = false;
 };
 
 // How the I/O manager's device hands buffers to the driver for reads and writes.

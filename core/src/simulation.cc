@@ -3,6 +3,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
 #include "irp.h"
+#include "lower_driver.h"
+#include "thread.h"
 #include "world.h"
 
 namespace wdfsim {
@@ -42,6 +44,17 @@ WDFDRIVER Simulation::driver() const {
 WDFREQUEST Simulation::PresentRequest(const IoRequestSpec& spec) { return core::PresentRequest(*world_, spec); }
 
 const std::vector<IoOutcome>& Simulation::io_outcomes() const { return world_->io_outcomes(); }
+
+LowerDevice& Simulation::AddLowerDevice(LowerDeviceOptions options) {
+  return world_->AddLowerDevice(std::make_unique<core::ScriptedLowerDevice>(*world_, std::move(options)));
+}
+
+PETHREAD Simulation::driver_thread() const { return world_->main_thread(); }
+PETHREAD Simulation::application_thread() const { return world_->application_thread(); }
+
+void Simulation::ExitThread(PETHREAD thread) {
+  if (core::SimThread* t = world_->FindThread(thread)) core::ExitThread(*world_, *t);
+}
 
 void Simulation::Unload() { world_->Unload(); }
 bool Simulation::unloaded() const { return world_->unloaded(); }

@@ -150,6 +150,12 @@ class World {
   void set_cancel_lock_held(bool held) { cancel_lock_held_ = held; }
   std::vector<IoOutcome>& io_outcomes() { return io_outcomes_; }
 
+  // ---- Devices ----
+  LowerDevice& AddLowerDevice(std::unique_ptr<LowerDevice> device) {
+    lower_devices_.push_back(std::move(device));
+    return *lower_devices_.back();
+  }
+
   // ---- Teardown ----
   void Unload();
   bool unloaded() const { return unloaded_; }
@@ -189,6 +195,7 @@ class World {
   KIRQL irql_ = PASSIVE_LEVEL;
   std::vector<std::unique_ptr<SimThread>> threads_;
   bool cancel_lock_held_ = false;
+  std::vector<std::unique_ptr<LowerDevice>> lower_devices_;
   SimThread* current_thread_ = nullptr;
   bool unloaded_ = false;
   bool switching_off_ = false;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "wdfsim/harness/choice_source.h"
+#include "wdfsim/harness/lower_driver.h"
 #include "wdfsim/harness/trace.h"
 #include "wdfsim/harness/verifier.h"
 #include "wdfsim/wdf.h"
@@ -113,6 +114,18 @@ class Simulation {
   WDFREQUEST PresentRequest(const IoRequestSpec& spec);
   // One entry per presented request, in presentation order.
   const std::vector<IoOutcome>& io_outcomes() const;
+
+  // A scripted device driver code can send IRPs to; it lives as long as the
+  // simulation.
+  LowerDevice& AddLowerDevice(LowerDeviceOptions options);
+
+  // Simulated threads: the driver thread the program runs on and the
+  // application thread that issues presented requests.
+  PETHREAD driver_thread() const;
+  PETHREAD application_thread() const;
+  // The thread exits: the I/O manager cancels its IRPs and waits for them
+  // (IoCancelThreadIo, SEMANTICS-WDM A.1.6), on the virtual clock.
+  void ExitThread(PETHREAD thread);
 
   // Driver unload: the I/O manager's pending work runs, the driver object is
   // deleted, and the teardown checks report what was left behind.

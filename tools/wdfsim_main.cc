@@ -7,7 +7,8 @@
 //       input. --check instead checks each input: the core agrees with the
 //       reference model, and a text file's '# expect:' line (a
 //       comma-separated list of rule names, or 'clean') names exactly the
-//       rules reported; exit 1 if any check fails.
+//       rules reported, and a second run gives the same trace hash; exit 1
+//       if any check fails.
 //   wdfsim show FILE       Prints a program in the text form.
 //   wdfsim encode IN OUT   Writes the fuzzer bytes of a text program.
 //   wdfsim rules           Prints the verifier's rule catalog.
@@ -140,6 +141,13 @@ int Replay(const std::vector<std::string>& args) {
                 static_cast<unsigned long long>(result.verdict.trace_hash), result.verdict.trace_events);
     bool ok = true;
     if (check) {
+      // Determinism self-check: a second run must give the same trace.
+      const wdfsim::program::RunResult again = wdfsim::program::Run(program);
+      if (again.verdict.trace_hash != result.verdict.trace_hash) {
+        std::printf("-- CHECK FAILED: nondeterministic: a second run gave trace hash %016llx\n",
+                    static_cast<unsigned long long>(again.verdict.trace_hash));
+        ok = false;
+      }
       const std::string diff = result.outcome.Diff(wdfsim::model::Predict(program));
       if (!diff.empty()) {
         std::printf("-- CHECK FAILED: core and reference model disagree: %s\n", diff.c_str());

@@ -2,8 +2,6 @@
 // A wait runs the simulation until the event is signalled or the timeout
 // passes on the virtual clock; a wait nothing can ever satisfy is a
 // Liveness report, never a hang.
-#include <algorithm>
-
 #include "absl/strings/str_format.h"
 #include "irp.h"
 #include "thread.h"
@@ -100,23 +98,11 @@ NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR
   if (Timeout != nullptr) {
     deadline = Timeout->QuadPart < 0 ? w.now() - Timeout->QuadPart : Timeout->QuadPart - World::kSystemTimeEpoch;
   }
-  for (uint32_t steps = 0;; ++steps) {
-    if (event->Header.SignalState > 0) {
-      if (event->Header.Type == SynchronizationEvent) event->Header.SignalState = 0;
-      return STATUS_SUCCESS;
-    }
-    if (w.now() >= deadline) return STATUS_TIMEOUT;
-    if (steps >= w.options().step_budget) {
-      w.Report(RuleId::kLiveness, ddi, "the wait did not end within the step budget");
-    }
-    if (w.RunOneReady()) continue;
-    const int64_t next = std::min(deadline, w.NextDue());
-    if (next == INT64_MAX) {
-      w.Report(RuleId::kLiveness, ddi,
-               "KeWaitForSingleObject with no timeout on an event nothing left in the simulation will set");
-    }
-    w.AdvanceTime(next - w.now());
-  }
+  const bool signalled = w.WaitUntil([event] { return event->Header.SignalState > 0; }, deadline, ddi,
+                                     "KeWaitForSingleObject");
+  if (!signalled) return STATUS_TIMEOUT;
+  if (event->Header.Type == SynchronizationEvent) event->Header.SignalState = 0;
+  return STATUS_SUCCESS;
 }
 
 VOID KeQuerySystemTime(PLARGE_INTEGER CurrentTime) {

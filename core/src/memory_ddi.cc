@@ -5,6 +5,7 @@
 
 #include "memory.h"
 #include "object_attributes.h"
+#include "request.h"
 #include "world.h"
 
 using wdfsim::RuleId;
@@ -19,6 +20,17 @@ namespace {
 
 MemoryBase* ResolveMemory(World& w, WDFMEMORY handle, Ddi ddi) {
   return static_cast<MemoryBase*>(w.Resolve(handle, ddi, {ObjectType::kMemory, ObjectType::kRequestMemory}));
+}
+
+// A request's embedded memory reads its buffer through the request's IRP
+// (FxRequestSystemBuffer::GetBuffer): a completed request has none.
+void RequireBuffer(World& w, MemoryBase* memory, Ddi ddi) {
+  if (memory->type() != ObjectType::kRequestMemory) return;
+  auto* embedded = static_cast<wdfsim::core::RequestMemory*>(memory);
+  if (!embedded->available()) {
+    w.Report(RuleId::kRequestWithoutIrp, ddi, "the WDFMEMORY of a request that was completed: its IRP is gone",
+             {&embedded->request()});
+  }
 }
 
 // IFxMemory::_CopyPtrToPtr, in its order of checks.
@@ -101,6 +113,7 @@ PVOID WdfMemoryGetBuffer(WDFMEMORY Memory, size_t* BufferSize) {
   World& w = World::Current();
   w.EnterDdi(Ddi::kWdfMemoryGetBuffer, Memory);
   MemoryBase* memory = ResolveMemory(w, Memory, Ddi::kWdfMemoryGetBuffer);
+  RequireBuffer(w, memory, Ddi::kWdfMemoryGetBuffer);
   if (BufferSize != nullptr) *BufferSize = memory->size();
   return memory->buffer();
 }
@@ -127,6 +140,7 @@ NTSTATUS WdfMemoryCopyToBuffer(WDFMEMORY SourceMemory, size_t SourceOffset, PVOI
   MemoryBase* memory = ResolveMemory(w, SourceMemory, Ddi::kWdfMemoryCopyToBuffer);
   w.RequireNotNull(Buffer, Ddi::kWdfMemoryCopyToBuffer, "Buffer");
   if (NumBytesToCopyTo == 0) return STATUS_INVALID_PARAMETER;
+  RequireBuffer(w, memory, Ddi::kWdfMemoryCopyToBuffer);
   return CopyPtrToPtr(memory->buffer(), memory->size(), SourceOffset, Buffer, NumBytesToCopyTo, 0, NumBytesToCopyTo);
 }
 
@@ -137,6 +151,7 @@ NTSTATUS WdfMemoryCopyFromBuffer(WDFMEMORY DestinationMemory, size_t Destination
   MemoryBase* memory = ResolveMemory(w, DestinationMemory, Ddi::kWdfMemoryCopyFromBuffer);
   w.RequireNotNull(Buffer, Ddi::kWdfMemoryCopyFromBuffer, "Buffer");
   if (NumBytesToCopyFrom == 0) return STATUS_INVALID_PARAMETER;
+  RequireBuffer(w, memory, Ddi::kWdfMemoryCopyFromBuffer);
   if (memory->read_only()) {
     w.Report(RuleId::kMemoryCopyReadOnly, Ddi::kWdfMemoryCopyFromBuffer, "the destination memory is read-only",
              {memory});

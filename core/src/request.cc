@@ -1,5 +1,7 @@
 #include "request.h"
 
+#include <cstdlib>
+
 #include "absl/strings/str_format.h"
 #include "irp.h"
 #include "world.h"
@@ -54,6 +56,8 @@ bool RequestMemory::read_only() const {
   return IsIoctl(major) && (method == METHOD_IN_DIRECT || method == METHOD_OUT_DIRECT);
 }
 
+bool RequestMemory::available() const { return request_.irp() != nullptr; }
+
 void RequestMemory::AddRef() { request_.AddIrpReference(Ddi::kWdfObjectReference); }
 
 void RequestMemory::Release(Ddi ddi) { request_.ReleaseIrpReference(ddi); }
@@ -62,9 +66,16 @@ void RequestMemory::Delete(Ddi ddi) { request_.Delete(ddi); }
 
 // ---- Request ----
 
-Request::Request(World& world, Allocation allocation) : Object(world, ObjectType::kRequest), allocation_(allocation) {}
+Request::Request(World& world, Allocation allocation) : Object(world, ObjectType::kRequest), allocation_(allocation) {
+  WDF_REQUEST_COMPLETION_PARAMS_INIT(&context_.params);
+}
 
 Request::~Request() {
+  if (world().switching_off()) {
+    std::free(context_.double_buffer);  // the IRP's own memory (and MDL chain) goes with the IRPs
+  } else {
+    ReleaseAndRestore();
+  }
   for (RequestMemory* memory : {system_buffer_, output_buffer_}) {
     if (memory == nullptr || world().switching_off()) continue;
     world().handles().Remove(memory->handle());
@@ -152,10 +163,29 @@ void Request::Dispose() {
                      "WDFREQUEST deleted while it is still active on a WDFIOTARGET", {this});
     }
     RunCleanupCallbacks();
-    has_context_ = false;
+    ReleaseAndRestore();
     return;
   }
   RunCleanupCallbacks();
+}
+
+void Request::ReleaseAndRestore() {
+  FormatContext& c = context_;
+  if (!c.present && !c.saved) return;
+  if (c.saved && irp_ != nullptr) {
+    irp_->AssociatedIrp.SystemBuffer = c.saved_system_buffer;
+    irp_->UserBuffer = c.saved_user_buffer;
+    irp_->MdlAddress = c.saved_mdl;
+    irp_->Flags = c.saved_flags;
+  }
+  std::free(c.double_buffer);
+  if (c.mdl != nullptr && (irp_ == nullptr || irp_->MdlAddress != c.mdl)) std::free(c.mdl);
+  MemoryBase* memory = c.memory;
+  MemoryBase* other = c.other_memory;
+  c = FormatContext{};
+  WDF_REQUEST_COMPLETION_PARAMS_INIT(&c.params);
+  if (memory != nullptr) memory->Release(Ddi::kNone);
+  if (other != nullptr) other->Release(Ddi::kNone);
 }
 
 void Request::Delete(Ddi ddi) {
@@ -204,7 +234,7 @@ void Request::CompleteInternal(NTSTATUS status, CCHAR boost, Ddi ddi) {
   if (!from_io() && !can_complete_ && w.verifier_on()) {
     w.Report(RuleId::kReqDelete, ddi, "completing a request the driver created; delete or reuse it instead", {this});
   }
-  has_context_ = false;  // the context's ReleaseAndRestore
+  ReleaseAndRestore();
   if (from_io()) {
     DisposeTree();  // EarlyDispose: the driver's cleanup runs while the IRP is valid
     DestroyChildren(ddi);
@@ -241,7 +271,7 @@ NTSTATUS Request::Reuse(const WDF_REQUEST_REUSE_PARAMS& params, Ddi ddi) {
     w.Report(RuleId::kReuseWhileSent, ddi, "WdfRequestReuse on a request still pending on an I/O target", {this});
   }
   if (minor >= 9) SetCompletionRoutine(nullptr, nullptr);
-  if (irp_ != nullptr) has_context_ = false;  // ReleaseAndRestore
+  if (irp_ != nullptr) ReleaseAndRestore();
   if (from_io()) {
     if (params.Flags & WDF_REQUEST_REUSE_SET_NEW_IRP) return STATUS_WDF_REQUEST_INVALID_STATE;
     if (irp_ == nullptr) {

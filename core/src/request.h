@@ -13,6 +13,8 @@
 namespace wdfsim::core {
 
 class Request;
+class IoTarget;
+struct SyncWait;
 
 // The request's input (system) buffer or ioctl output buffer as a WDFMEMORY
 // (FxRequestSystemBuffer / FxRequestOutputBuffer). Its references are the
@@ -25,6 +27,8 @@ class RequestMemory final : public MemoryBase {
   size_t size() const override;
   bool read_only() const override;
   Request& request() const { return request_; }
+  // False once the request has no IRP: its buffers are read through the IRP.
+  bool available() const;
   void AddRef() override;
   void Release(Ddi ddi) override;
   // WdfObjectDelete resolves an embedded memory handle to its request.
@@ -87,7 +91,21 @@ class Request final : public Object {
   PFN_WDF_REQUEST_COMPLETION_ROUTINE completion_routine() const { return completion_routine_; }
   // The formatted context (FxRequestContext) exists only after a
   // WdfIoTargetFormatRequest* call.
-  bool has_context() const { return has_context_; }
+  bool has_context() const { return context_.present; }
+  const WDF_REQUEST_COMPLETION_PARAMS& completion_params() const { return context_.params; }
+  // FxRequestContext::ReleaseAndRestore: WDFMEMORY references dropped, the
+  // IRP's buffer fields restored, the params back to NoFormat.
+  void ReleaseAndRestore();
+  IoTarget* target() const { return target_; }
+  bool canceled() const { return canceled_; }
+  int32_t completion_references() const { return completion_refs_; }
+  // WdfRequestCancelSentRequest on a request never sent: the cancel sticks.
+  void MarkCanceled() { canceled_ = true; }
+  // WdfRequestFormatRequestUsingCurrentType: formatted without a context.
+  void MarkNextStackFormatted() {
+    next_stack_formatted_ = true;
+    formatted_ = true;
+  }
 
   void Delete(Ddi ddi) override;
 
@@ -95,6 +113,25 @@ class Request final : public Object {
   void Dispose() override;
 
  private:
+  friend class IoTarget;
+
+  // FxRequestContext / FxIoContext: what a format attached to the request.
+  struct FormatContext {
+    bool present = false;
+    WDF_REQUEST_COMPLETION_PARAMS params{};
+    MemoryBase* memory = nullptr;        // m_RequestMemory, referenced
+    MemoryBase* other_memory = nullptr;  // an ioctl's output memory, referenced
+    bool saved = false;                  // the IRP fields below were saved
+    PVOID saved_system_buffer = nullptr;
+    PVOID saved_user_buffer = nullptr;
+    PMDL saved_mdl = nullptr;
+    ULONG saved_flags = 0;
+    void* double_buffer = nullptr;  // the pool copy buffered I/O sends
+    void* copy_back_to = nullptr;   // where data read into it goes at completion
+    size_t copy_back_length = 0;
+    PMDL mdl = nullptr;  // allocated for direct I/O
+  };
+
   Allocation allocation_;
   IRP* irp_ = nullptr;
   int outcome_ = -1;
@@ -111,7 +148,16 @@ class Request final : public Object {
   bool driver_owned_ = false;
   bool sent_to_target_ = false;
   bool cancelable_ = false;
-  bool has_context_ = false;
+  FormatContext context_;
+  // FxRequestBase's send state.
+  IoTarget* target_ = nullptr;
+  int32_t completion_refs_ = 0;  // m_IrpCompletionReferenceCount
+  uint32_t target_flags_ = 0;    // FX_REQUEST_COMPLETED, TIMER_SET, CANCELLED_FROM_TIMER, IGNORE_STATE
+  bool formatted_ = false;       // FXREQUEST_FLAG_FORMATTED
+  bool next_stack_formatted_ = false;
+  uint64_t timer_work_ = 0;      // the timer's expiry or DPC work, 0 if none
+  bool timer_dpc_queued_ = false;
+  SyncWait* sync_ = nullptr;     // set while a synchronous send waits on it
   bool completed_by_driver_ = false;
   int32_t irp_references_ = 0;
   PFN_WDF_REQUEST_COMPLETION_ROUTINE completion_routine_ = nullptr;

@@ -1,6 +1,7 @@
 // WdfRequest* DDIs of the request core (SEMANTICS-WDF 4.1, 4.6-4.8;
 // fxrequestapi.cpp).
 #include "absl/strings/str_format.h"
+#include "io_target.h"
 #include "object_attributes.h"
 #include "request.h"
 #include "world.h"
@@ -174,13 +175,24 @@ NTSTATUS WdfRequestCreate(PWDF_OBJECT_ATTRIBUTES RequestAttributes, WDFIOTARGET 
   World& w = World::Current();
   w.EnterDdi(Ddi::kWdfRequestCreate);
   w.RequireNotNull(Request, Ddi::kWdfRequestCreate, "Request");
-  if (IoTarget != nullptr) w.Resolve(IoTarget, Ddi::kWdfRequestCreate, {ObjectType::kIoTarget});
+  wdfsim::core::IoTarget* target = nullptr;
+  if (IoTarget != nullptr) {
+    target = static_cast<wdfsim::core::IoTarget*>(w.Resolve(IoTarget, Ddi::kWdfRequestCreate, {ObjectType::kIoTarget}));
+  }
   NTSTATUS status = wdfsim::core::ValidateObjectAttributes(RequestAttributes, 0);
   if (!NT_SUCCESS(status)) return status;
   Object* parent = nullptr;
   status = wdfsim::core::ResolveParent(w, RequestAttributes, Ddi::kWdfRequestCreate, &parent);
   if (!NT_SUCCESS(status)) return status;
   auto* request = new wdfsim::core::Request(w, Request::Allocation::kInternal);
+  if (target != nullptr) {
+    // The IRP is allocated for the target now (ValidateTarget).
+    status = target->ValidateTarget(*request);
+    if (!NT_SUCCESS(status)) {
+      delete request;
+      return status;
+    }
+  }
   request->ApplyAttributes(RequestAttributes);
   request->Commit(parent);
   *Request = static_cast<WDFREQUEST>(request->handle());

@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
+#include "io_target.h"
 #include "irp.h"
 #include "lower_driver.h"
 #include "thread.h"
@@ -47,6 +48,12 @@ const std::vector<IoOutcome>& Simulation::io_outcomes() const { return world_->i
 
 LowerDevice& Simulation::AddLowerDevice(LowerDeviceOptions options) {
   return world_->AddLowerDevice(std::make_unique<core::ScriptedLowerDevice>(*world_, std::move(options)));
+}
+
+WDFIOTARGET Simulation::CreateIoTarget(PDEVICE_OBJECT device) {
+  auto* target = new core::IoTarget(*world_, device);
+  target->Commit(world_->driver());
+  return static_cast<WDFIOTARGET>(target->handle());
 }
 
 PETHREAD Simulation::driver_thread() const { return world_->main_thread(); }

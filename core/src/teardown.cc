@@ -29,9 +29,10 @@ void World::Unload() {
     reported.push_back(outcome.request_serial);
   }
 
-  // Objects the driver created and never deleted.
+  // Memory and requests the driver created and never deleted.
   const std::vector<Object*> children = driver_->children();
   for (Object* child : children) {
+    if (child->type() != ObjectType::kMemory && child->type() != ObjectType::kRequest) continue;
     Report(RuleId::kObjectLeak, Ddi::kUnload,
            absl::StrFormat("%s was never deleted", trace_.ObjectName(child->serial())), {child});
     reported.push_back(child->serial());

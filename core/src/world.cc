@@ -242,6 +242,27 @@ bool World::RunOneReady() {
   return true;
 }
 
+bool World::WaitUntil(const std::function<bool()>& done, int64_t deadline, Ddi ddi, const char* what) {
+  for (uint32_t steps = 0;; ++steps) {
+    if (done()) return true;
+    if (now_ >= deadline) return false;
+    if (steps >= options_.step_budget) {
+      Report(RuleId::kLiveness, ddi, absl::StrFormat("%s did not end within the step budget", what));
+    }
+    if (RunOneReady()) continue;
+    const int64_t next = std::min(deadline, NextDue());
+    if (next == INT64_MAX) {
+      Report(RuleId::kLiveness, ddi,
+             absl::StrFormat("%s waits with no timeout for something nothing left in the simulation will do", what));
+    }
+    // Only the clock moves: what falls due then runs through RunOneReady, so
+    // the choices order simultaneous work (a timer and a completion at the
+    // same instant).
+    now_ = next;
+    Log(EventKind::kTimeAdvanced, Ddi::kNone, 0, now_);
+  }
+}
+
 void World::SchedulingPoint() {
   // Work runs "on another processor" only between two steps of top-level
   // driver code; callbacks already running on behalf of work run to the end.
@@ -268,7 +289,8 @@ void World::RunReadyWork() {
 void World::AdvanceTime(int64_t ticks) {
   const int64_t target = now_ + std::max<int64_t>(ticks, 0);
   while (true) {
-    RunReadyWork();
+    while (RunOneReady()) {
+    }
     const int64_t next = NextDue();
     if (next > target) break;
     now_ = next;

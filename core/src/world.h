@@ -119,6 +119,10 @@ class World {
   int64_t NextDue() const;
   // Runs one item of ready work (a choice picks among several); false if none.
   bool RunOneReady();
+  // A blocking wait on the current thread: runs the simulation until `done`
+  // holds (true) or the virtual clock reaches `deadline` (false). A wait
+  // nothing left can end, or one past the step budget, is a Liveness report.
+  bool WaitUntil(const std::function<bool()>& done, int64_t deadline, Ddi ddi, const char* what);
   // At a DDI entry: the choices may let ready work run first.
   void SchedulingPoint();
   // Runs every item that is ready now, in due order.

@@ -347,6 +347,116 @@ NTSTATUS WdfRequestRetrieveOutputBuffer(_In_ WDFREQUEST Request, _In_ size_t Min
                                         _Out_opt_ size_t* Length);
 PIRP WdfRequestWdmGetIrp(_In_ WDFREQUEST Request);
 
+/* ---- Sending (wdfrequest.h, wdfiotarget.h, wdfcore.h) ---- */
+typedef enum _WDF_REQUEST_SEND_OPTIONS_FLAGS {
+  WDF_REQUEST_SEND_OPTION_TIMEOUT = 0x00000001,
+  WDF_REQUEST_SEND_OPTION_SYNCHRONOUS = 0x00000002,
+  WDF_REQUEST_SEND_OPTION_IGNORE_TARGET_STATE = 0x00000004,
+  WDF_REQUEST_SEND_OPTION_SEND_AND_FORGET = 0x00000008,
+  WDF_REQUEST_SEND_OPTION_IMPERSONATE_CLIENT = 0x00010000,
+  WDF_REQUEST_SEND_OPTION_IMPERSONATION_IGNORE_FAILURE = 0x00020000,
+} WDF_REQUEST_SEND_OPTIONS_FLAGS;
+
+typedef struct _WDF_REQUEST_SEND_OPTIONS {
+  ULONG Size;
+  ULONG Flags;
+  LONGLONG Timeout;
+} WDF_REQUEST_SEND_OPTIONS, *PWDF_REQUEST_SEND_OPTIONS;
+
+FORCEINLINE VOID WDF_REQUEST_SEND_OPTIONS_INIT(_Out_ PWDF_REQUEST_SEND_OPTIONS Options, _In_ ULONG Flags) {
+  memset(Options, 0, sizeof(WDF_REQUEST_SEND_OPTIONS));
+  Options->Size = sizeof(WDF_REQUEST_SEND_OPTIONS);
+  Options->Flags = Flags;
+}
+
+FORCEINLINE VOID WDF_REQUEST_SEND_OPTIONS_SET_TIMEOUT(_Inout_ PWDF_REQUEST_SEND_OPTIONS Options, _In_ LONGLONG Timeout) {
+  Options->Flags |= WDF_REQUEST_SEND_OPTION_TIMEOUT;
+  Options->Timeout = Timeout;
+}
+
+#define WDF_TIMEOUT_TO_SEC ((LONGLONG)1 * 10 * 1000 * 1000)
+#define WDF_TIMEOUT_TO_MS ((LONGLONG)1 * 10 * 1000)
+#define WDF_TIMEOUT_TO_US ((LONGLONG)1 * 10)
+FORCEINLINE LONGLONG WDF_REL_TIMEOUT_IN_SEC(_In_ ULONGLONG Time) { return (LONGLONG)Time * -1 * WDF_TIMEOUT_TO_SEC; }
+FORCEINLINE LONGLONG WDF_ABS_TIMEOUT_IN_SEC(_In_ ULONGLONG Time) { return (LONGLONG)Time * WDF_TIMEOUT_TO_SEC; }
+FORCEINLINE LONGLONG WDF_REL_TIMEOUT_IN_MS(_In_ ULONGLONG Time) { return (LONGLONG)Time * -1 * WDF_TIMEOUT_TO_MS; }
+FORCEINLINE LONGLONG WDF_ABS_TIMEOUT_IN_MS(_In_ ULONGLONG Time) { return (LONGLONG)Time * WDF_TIMEOUT_TO_MS; }
+FORCEINLINE LONGLONG WDF_REL_TIMEOUT_IN_US(_In_ ULONGLONG Time) { return (LONGLONG)Time * -1 * WDF_TIMEOUT_TO_US; }
+FORCEINLINE LONGLONG WDF_ABS_TIMEOUT_IN_US(_In_ ULONGLONG Time) { return (LONGLONG)Time * WDF_TIMEOUT_TO_US; }
+
+typedef enum _WDF_IO_TARGET_STATE {
+  WdfIoTargetStateUndefined = 0,
+  WdfIoTargetStarted,
+  WdfIoTargetStopped,
+  WdfIoTargetClosedForQueryRemove,
+  WdfIoTargetClosed,
+  WdfIoTargetDeleted,
+  WdfIoTargetPurged,
+} WDF_IO_TARGET_STATE;
+
+typedef enum _WDF_IO_TARGET_SENT_IO_ACTION {
+  WdfIoTargetSentIoUndefined = 0,
+  WdfIoTargetCancelSentIo,
+  WdfIoTargetWaitForSentIoToComplete,
+  WdfIoTargetLeaveSentIoPending,
+} WDF_IO_TARGET_SENT_IO_ACTION;
+
+typedef enum _WDF_IO_TARGET_PURGE_IO_ACTION {
+  WdfIoTargetPurgeIoUndefined = 0,
+  WdfIoTargetPurgeIoAndWait,
+  WdfIoTargetPurgeIo,
+} WDF_IO_TARGET_PURGE_IO_ACTION;
+
+NTSTATUS WdfIoTargetStart(_In_ WDFIOTARGET IoTarget);
+VOID WdfIoTargetStop(_In_ WDFIOTARGET IoTarget, _In_ WDF_IO_TARGET_SENT_IO_ACTION Action);
+VOID WdfIoTargetPurge(_In_ WDFIOTARGET IoTarget, _In_ WDF_IO_TARGET_PURGE_IO_ACTION Action);
+VOID WdfIoTargetClose(_In_ WDFIOTARGET IoTarget);
+WDF_IO_TARGET_STATE WdfIoTargetGetState(_In_ WDFIOTARGET IoTarget);
+PDEVICE_OBJECT WdfIoTargetWdmGetTargetDeviceObject(_In_ WDFIOTARGET IoTarget);
+
+NTSTATUS WdfIoTargetFormatRequestForRead(_In_ WDFIOTARGET IoTarget, _In_ WDFREQUEST Request,
+                                         _In_opt_ WDFMEMORY OutputBuffer, _In_opt_ PWDFMEMORY_OFFSET OutputBufferOffset,
+                                         _In_opt_ PLONGLONG DeviceOffset);
+NTSTATUS WdfIoTargetFormatRequestForWrite(_In_ WDFIOTARGET IoTarget, _In_ WDFREQUEST Request,
+                                          _In_opt_ WDFMEMORY InputBuffer, _In_opt_ PWDFMEMORY_OFFSET InputBufferOffset,
+                                          _In_opt_ PLONGLONG DeviceOffset);
+NTSTATUS WdfIoTargetFormatRequestForIoctl(_In_ WDFIOTARGET IoTarget, _In_ WDFREQUEST Request, _In_ ULONG IoctlCode,
+                                          _In_opt_ WDFMEMORY InputBuffer, _In_opt_ PWDFMEMORY_OFFSET InputBufferOffset,
+                                          _In_opt_ WDFMEMORY OutputBuffer,
+                                          _In_opt_ PWDFMEMORY_OFFSET OutputBufferOffset);
+NTSTATUS WdfIoTargetFormatRequestForInternalIoctl(_In_ WDFIOTARGET IoTarget, _In_ WDFREQUEST Request,
+                                                  _In_ ULONG IoctlCode, _In_opt_ WDFMEMORY InputBuffer,
+                                                  _In_opt_ PWDFMEMORY_OFFSET InputBufferOffset,
+                                                  _In_opt_ WDFMEMORY OutputBuffer,
+                                                  _In_opt_ PWDFMEMORY_OFFSET OutputBufferOffset);
+
+NTSTATUS WdfIoTargetSendReadSynchronously(_In_ WDFIOTARGET IoTarget, _In_opt_ WDFREQUEST Request,
+                                          _In_opt_ PWDF_MEMORY_DESCRIPTOR OutputBuffer,
+                                          _In_opt_ PLONGLONG DeviceOffset,
+                                          _In_opt_ PWDF_REQUEST_SEND_OPTIONS RequestOptions,
+                                          _Out_opt_ PULONG_PTR BytesRead);
+NTSTATUS WdfIoTargetSendWriteSynchronously(_In_ WDFIOTARGET IoTarget, _In_opt_ WDFREQUEST Request,
+                                           _In_opt_ PWDF_MEMORY_DESCRIPTOR InputBuffer,
+                                           _In_opt_ PLONGLONG DeviceOffset,
+                                           _In_opt_ PWDF_REQUEST_SEND_OPTIONS RequestOptions,
+                                           _Out_opt_ PULONG_PTR BytesWritten);
+NTSTATUS WdfIoTargetSendIoctlSynchronously(_In_ WDFIOTARGET IoTarget, _In_opt_ WDFREQUEST Request,
+                                           _In_ ULONG IoctlCode, _In_opt_ PWDF_MEMORY_DESCRIPTOR InputBuffer,
+                                           _In_opt_ PWDF_MEMORY_DESCRIPTOR OutputBuffer,
+                                           _In_opt_ PWDF_REQUEST_SEND_OPTIONS RequestOptions,
+                                           _Out_opt_ PULONG_PTR BytesReturned);
+NTSTATUS WdfIoTargetSendInternalIoctlSynchronously(_In_ WDFIOTARGET IoTarget, _In_opt_ WDFREQUEST Request,
+                                                   _In_ ULONG IoctlCode, _In_opt_ PWDF_MEMORY_DESCRIPTOR InputBuffer,
+                                                   _In_opt_ PWDF_MEMORY_DESCRIPTOR OutputBuffer,
+                                                   _In_opt_ PWDF_REQUEST_SEND_OPTIONS RequestOptions,
+                                                   _Out_opt_ PULONG_PTR BytesReturned);
+
+BOOLEAN WdfRequestSend(_In_ WDFREQUEST Request, _In_ WDFIOTARGET Target, _In_opt_ PWDF_REQUEST_SEND_OPTIONS Options);
+BOOLEAN WdfRequestCancelSentRequest(_In_ WDFREQUEST Request);
+NTSTATUS WdfRequestChangeTarget(_In_ WDFREQUEST Request, _In_ WDFIOTARGET IoTarget);
+VOID WdfRequestFormatRequestUsingCurrentType(_In_ WDFREQUEST Request);
+VOID WdfRequestWdmFormatUsingStackLocation(_In_ WDFREQUEST Request, _In_ PIO_STACK_LOCATION Stack);
+
 WDFSIM_END_C
 
 #endif /* WDFSIM_WDF_H_ */

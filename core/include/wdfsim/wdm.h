@@ -52,6 +52,8 @@ typedef USHORT* PUSHORT;
 typedef ULONG* PULONG;
 typedef LONG* PLONG;
 typedef ULONG_PTR* PULONG_PTR;
+typedef LONGLONG* PLONGLONG;
+typedef ULONGLONG* PULONGLONG;
 typedef SIZE_T* PSIZE_T;
 typedef BOOLEAN* PBOOLEAN;
 typedef WCHAR* PWCHAR;

@@ -118,6 +118,10 @@ class Simulation {
   // A scripted device driver code can send IRPs to; it lives as long as the
   // simulation.
   LowerDevice& AddLowerDevice(LowerDeviceOptions options);
+  // A started WDFIOTARGET for `device` (as WdfIoTargetCreate + Open would
+  // give), parented to the driver; its stack size and I/O type are the
+  // device's.
+  WDFIOTARGET CreateIoTarget(PDEVICE_OBJECT device);
 
   // Simulated threads: the driver thread the program runs on and the
   // application thread that issues presented requests.

@@ -48,6 +48,15 @@ enum class RuleId : uint16_t {
   kReuseInvalid,
   kDeleteWhileSent,
   kCompletionParamsInvalid,
+  // Sending (SEMANTICS-WDF 1, 2, 4.2-4.5, 4.9).
+  kRequestAlreadySent,
+  kRequestFormattedValid,
+  kReqCompletionRoutine,
+  kSendOptionsInvalid,
+  kSendAndForgetMisuse,
+  kFormatNoMoreStackLocations,
+  kFormatNullIrp,
+  kSyncReqSend,
   kMemoryCopyReadOnly,
   // WDM (SEMANTICS-WDM A.2-A.4, B.1).
   kMultipleIrpComplete,

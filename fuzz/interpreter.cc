@@ -74,6 +74,15 @@ class State {
 
 State* g_state = nullptr;
 
+// Writes the first and last byte of a buffer the framework handed out, so
+// AddressSanitizer checks that its whole extent is live memory.
+void Touch(void* buffer, size_t size, uint8_t value) {
+  if (buffer == nullptr || size == 0) return;
+  auto* bytes = static_cast<uint8_t*>(buffer);
+  bytes[0] = value;
+  bytes[size - 1] = value;
+}
+
 void ProgramCleanup(WDFOBJECT object) { g_state->Callback(CallbackEvent::Kind::kCleanup, object); }
 void ProgramDestroy(WDFOBJECT object) { g_state->Callback(CallbackEvent::Kind::kDestroy, object); }
 void ProgramCompletion(WDFREQUEST, WDFIOTARGET, PWDF_REQUEST_COMPLETION_PARAMS, WDFCONTEXT) {}
@@ -105,7 +114,7 @@ void State::Execute(const Op& op, OpOutcome& out) {
                                                          slot, &buffer));
       if (NT_SUCCESS(*out.status)) {
         NewObject(*slot);
-        memset(buffer, 0xA5, a("size"));
+        Touch(buffer, a("size"), 0xA5);
       }
       break;
     }
@@ -124,7 +133,7 @@ void State::Execute(const Op& op, OpOutcome& out) {
       size_t size = 0;
       void* buffer = WdfMemoryGetBuffer(As<WDFMEMORY>(a("mem")), &size);
       out.value = size;
-      if (buffer != nullptr) memset(buffer, 0x5A, size);
+      Touch(buffer, size, 0x5A);
       break;
     }
     case OpCode::kMemoryCopyToBuffer:
@@ -203,7 +212,7 @@ void State::Execute(const Op& op, OpOutcome& out) {
       out.status = static_cast<uint32_t>(retrieve(As<WDFREQUEST>(a("req")), a("min_length"), &buffer, &length));
       if (NT_SUCCESS(*out.status)) {
         out.value = length;
-        if (buffer != nullptr) memset(buffer, 0x3C, length);
+        Touch(buffer, length, 0x3C);
       }
       break;
     }

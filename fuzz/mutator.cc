@@ -9,7 +9,7 @@
 namespace wdfsim::program {
 namespace {
 
-uint32_t InterestingValue(std::mt19937& rng, uint32_t current) {
+uint32_t InterestingValue(std::minstd_rand& rng, uint32_t current) {
   static constexpr uint32_t kValues[] = {0,          1,          2,          7,          8,          10,
                                          11,         16,         100,        0xFFFF,     0x00000000, 0x80000005,
                                          0xC0000010, 0xC000000D, 0xC0200204, 0x40200000, 0x00000103, 0xC0000120};
@@ -25,7 +25,7 @@ uint32_t InterestingValue(std::mt19937& rng, uint32_t current) {
 
 size_t MutateProgram(uint8_t* data, size_t size, size_t max_size, unsigned seed,
                      size_t (*mutate_bytes)(uint8_t*, size_t, size_t)) {
-  std::mt19937 rng(seed);
+  std::minstd_rand rng(seed);
   if (mutate_bytes != nullptr && rng() % 8 == 0) return mutate_bytes(data, size, max_size);
   Program program;
   if (IsText({data, size})) {

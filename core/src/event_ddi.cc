@@ -17,7 +17,7 @@ namespace wdfsim::core {
 LONG SignalEvent(World& world, PKEVENT event) {
   const LONG previous = event->Header.SignalState;
   event->Header.SignalState = 1;
-  world.Log(EventKind::kNote, Ddi::kKeSetEvent, 0, world.trace().AddNote(absl::StrFormat("event %p set", event)));
+  world.Log(EventKind::kEventSet, Ddi::kKeSetEvent, 0, previous);
   return previous;
 }
 

@@ -228,8 +228,7 @@ IoTarget::Submit IoTarget::SubmitLocked(Request& request, const WDF_REQUEST_SEND
 }
 
 void IoTarget::SendIrp(Request& request) {
-  world().Log(EventKind::kNote, Ddi::kIoCallDriver, request.serial(),
-              world().trace().AddNote("framework sends the IRP to its target"));
+  world().Log(EventKind::kTargetSend, Ddi::kIoCallDriver, request.serial());
   CallDriver(world(), device_, request.irp_, Ddi::kIoCallDriver);  // its return value is ignored
 }
 
@@ -295,7 +294,7 @@ void IoTarget::OnTimerExpired(Request& request) {
 
 void IoTarget::OnTimerDpc(Request& request) {
   World& w = world();
-  w.Log(EventKind::kNote, Ddi::kTargetTimer, request.serial(), w.trace().AddNote("send timer fired"));
+  w.Log(EventKind::kTimerFired, Ddi::kTargetTimer, request.serial());
   request.timer_dpc_queued_ = false;
   request.timer_work_ = 0;
   request.target_flags_ &= ~kTimerSet;
@@ -341,8 +340,7 @@ BOOLEAN IoTarget::Cancel(Request& request, Ddi ddi) {
 
 void IoTarget::OnIrpCompleted(Request& request) {
   World& w = world();
-  w.Log(EventKind::kNote, Ddi::kTargetCompletion, request.serial(),
-        w.trace().AddNote(absl::StrFormat("target completion 0x%08X", static_cast<uint32_t>(request.irp_->IoStatus.Status))));
+  w.Log(EventKind::kTargetCompleted, Ddi::kTargetCompletion, request.serial(), request.irp_->IoStatus.Status);
   request.target_flags_ |= kCompleted;
   // Without the timer stopped, its DPC owns the decrement.
   if (CancelTimer(request) && CanComplete(request)) {

@@ -247,7 +247,7 @@ void CompleteIrp(World& world, IRP* irp, CCHAR priority_boost, Ddi ddi) {
       const bool creator = irp->CurrentLocation == irp->StackCount + 1;
       PDEVICE_OBJECT device = creator ? nullptr : IoGetCurrentIrpStackLocation(irp)->DeviceObject;
       const bool pending_returned = irp->PendingReturned;
-      world.Log(EventKind::kNote, ddi, 0, world.trace().AddNote(absl::StrFormat("IRP#%d completion routine", serial)));
+      world.Log(EventKind::kIrpCompletionRoutine, ddi, 0, serial);
       if (routine(device, irp, context) == STATUS_MORE_PROCESSING_REQUIRED) return;
       // The routine owns the location above it: it must propagate pending.
       record = world.FindIrp(irp);
@@ -319,7 +319,7 @@ BOOLEAN CancelIrp(World& world, IRP* irp, Ddi ddi) {
                  reinterpret_cast<uint64_t>(irp), reinterpret_cast<uint64_t>(routine));
   }
   irp->CancelIrql = old_irql;
-  world.Log(EventKind::kNote, ddi, 0, world.trace().AddNote(absl::StrFormat("IRP#%d cancel routine", record.serial)));
+  world.Log(EventKind::kIrpCancelRoutine, ddi, 0, record.serial);
   routine(IoGetCurrentIrpStackLocation(irp)->DeviceObject, irp);
   if (world.cancel_lock_held()) {
     world.Report(RuleId::kCancelSpinLock, ddi, "the cancel routine returned without releasing the cancel spin lock");

@@ -32,6 +32,12 @@ const char* KindName(EventKind kind) {
     case EventKind::kWorkRun: return "work";
     case EventKind::kReport: return "REPORT";
     case EventKind::kUnload: return "unload";
+    case EventKind::kEventSet: return "event-set";
+    case EventKind::kIrpCompletionRoutine: return "io-completion";
+    case EventKind::kIrpCancelRoutine: return "cancel-routine";
+    case EventKind::kTargetSend: return "target-send";
+    case EventKind::kTargetCompleted: return "target-completed";
+    case EventKind::kTimerFired: return "timer-fired";
     case EventKind::kNote: return "note";
   }
   return "?";
@@ -109,7 +115,12 @@ std::string Trace::FormatEvent(size_t i) const {
       break;
     case EventKind::kIrpFreed:
     case EventKind::kIrpApc:
+    case EventKind::kIrpCompletionRoutine:
+    case EventKind::kIrpCancelRoutine:
       absl::StrAppendFormat(&out, " IRP#%d", e.a);
+      break;
+    case EventKind::kTargetCompleted:
+      absl::StrAppendFormat(&out, " %s status=0x%08X", ObjectName(e.object), static_cast<uint32_t>(e.a));
       break;
     case EventKind::kTimeAdvanced:
     case EventKind::kIrql:

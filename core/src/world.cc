@@ -181,9 +181,9 @@ uint32_t World::Choose(uint32_t n, ChoiceKind kind) {
   return answer;
 }
 
-uint64_t World::Schedule(int64_t due, KIRQL irql, std::string what, std::function<void()> run, SimThread* thread) {
+uint64_t World::Schedule(int64_t due, KIRQL irql, const char* what, std::function<void()> run, SimThread* thread) {
   const uint64_t sequence = next_work_sequence_++;
-  work_.push_back(Work{due, sequence, irql, std::move(what), std::move(run), thread});
+  work_.push_back(Work{due, sequence, irql, what, std::move(run), thread});
   return sequence;
 }
 

@@ -111,7 +111,7 @@ class World {
   // Queues `run` to become ready at virtual time `due`, run at `irql`. Work
   // with a `thread` is an APC for it: it runs only while that thread is
   // below APC_LEVEL. Returns the work's sequence number.
-  uint64_t Schedule(int64_t due, KIRQL irql, std::string what, std::function<void()> run,
+  uint64_t Schedule(int64_t due, KIRQL irql, const char* what, std::function<void()> run,
                     SimThread* thread = nullptr);
   // Removes queued work that has not run; false if it already ran.
   bool Cancel(uint64_t sequence);
@@ -171,7 +171,7 @@ class World {
     int64_t due;
     uint64_t sequence;
     KIRQL irql;
-    std::string what;
+    const char* what;
     std::function<void()> run;
     SimThread* thread;
   };

@@ -32,6 +32,12 @@ enum class EventKind : uint8_t {
   kWorkRun,            // a = work item serial
   kReport,             // a = rule id
   kUnload,
+  kEventSet,           // a KeSetEvent (or the I/O manager's) on an event
+  kIrpCompletionRoutine,  // a = irp serial: a stack location's IoCompletion routine runs
+  kIrpCancelRoutine,   // a = irp serial: IoCancelIrp calls the cancel routine
+  kTargetSend,         // object (request): the framework sends the IRP to its target
+  kTargetCompleted,    // object (request), a = status: the target completed the request's IRP
+  kTimerFired,         // object (request): the send timer's DPC runs
   kNote,               // a = index into the trace's note table
 };
 

@@ -77,7 +77,9 @@ NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR
   w.EnterDdi(ddi);
   w.RequireNotNull(Object, ddi, "Object");
   const bool poll = Timeout != nullptr && Timeout->QuadPart == 0;
-  if (w.irql() > (poll ? DISPATCH_LEVEL : APC_LEVEL)) {
+  if (w.irql() > DISPATCH_LEVEL) {
+    w.Report(RuleId::kKeWaitIrqlAboveDispatch, ddi, absl::StrFormat("a wait at IRQL %d", w.irql()));
+  } else if (w.irql() > (poll ? DISPATCH_LEVEL : APC_LEVEL)) {
     w.Report(RuleId::kKeWaitIrql, ddi, absl::StrFormat("a wait at IRQL %d", w.irql()));
   }
   auto* event = static_cast<PKEVENT>(Object);

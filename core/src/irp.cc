@@ -81,7 +81,11 @@ void CompletionApc(World& world, IRP* irp) {
 }  // namespace
 
 IRP* AllocateIrp(World& world, CCHAR stack_size, IrpOrigin origin) {
-  const size_t bytes = sizeof(IRP) + static_cast<size_t>(stack_size) * sizeof(IO_STACK_LOCATION);
+  // One guard location past the top: what CurrentStackLocation points at
+  // while the creator owns the IRP, so a creator's IoMarkIrpPending (or a
+  // read of its "current" location) stays inside the allocation and is
+  // reported instead of corrupting memory.
+  const size_t bytes = sizeof(IRP) + (static_cast<size_t>(stack_size) + 1) * sizeof(IO_STACK_LOCATION);
   auto* irp = static_cast<IRP*>(std::calloc(1, bytes));
   if (irp == nullptr) return nullptr;
   irp->Size = static_cast<USHORT>(bytes);
@@ -248,7 +252,14 @@ void CompleteIrp(World& world, IRP* irp, CCHAR priority_boost, Ddi ddi) {
       PDEVICE_OBJECT device = creator ? nullptr : IoGetCurrentIrpStackLocation(irp)->DeviceObject;
       const bool pending_returned = irp->PendingReturned;
       world.Log(EventKind::kIrpCompletionRoutine, ddi, 0, serial);
-      if (routine(device, irp, context) == STATUS_MORE_PROCESSING_REQUIRED) return;
+      const NTSTATUS routine_status = routine(device, irp, context);
+      if (creator && (IoGetCurrentIrpStackLocation(irp)->Control & SL_PENDING_RETURNED)) {
+        world.Report(RuleId::kCreatorMarkedPending, ddi,
+                     absl::StrFormat("the creator's completion routine called IoMarkIrpPending on IRP#%d, which has "
+                                     "no stack location of its own (pool corruption)",
+                                     serial));
+      }
+      if (routine_status == STATUS_MORE_PROCESSING_REQUIRED) return;
       // The routine owns the location above it: it must propagate pending.
       record = world.FindIrp(irp);
       if (record == nullptr || record->freed) {
@@ -320,7 +331,9 @@ BOOLEAN CancelIrp(World& world, IRP* irp, Ddi ddi) {
   }
   irp->CancelIrql = old_irql;
   world.Log(EventKind::kIrpCancelRoutine, ddi, 0, record.serial);
-  routine(IoGetCurrentIrpStackLocation(irp)->DeviceObject, irp);
+  PDEVICE_OBJECT device =
+      irp->CurrentLocation <= irp->StackCount ? IoGetCurrentIrpStackLocation(irp)->DeviceObject : nullptr;
+  routine(device, irp);
   if (world.cancel_lock_held()) {
     world.Report(RuleId::kCancelSpinLock, ddi, "the cancel routine returned without releasing the cancel spin lock");
     world.set_cancel_lock_held(false);

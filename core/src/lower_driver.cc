@@ -67,8 +67,8 @@ ScriptedLowerDevice::ScriptedLowerDevice(World& world, LowerDeviceOptions option
 
 LowerAnswer ScriptedLowerDevice::NextAnswer(const IRP* irp) {
   if (script_position_ < options_.script.size()) return options_.script[script_position_++];
+  if (!options_.answers_from_choices) return options_.default_answer;
   LowerAnswer answer;
-  if (!options_.answers_from_choices) return answer;
   answer.kind = static_cast<LowerAnswer::Kind>(world_.Choose(3, ChoiceKind::kLowerAnswer));
   answer.status = kChosenStatuses[world_.Choose(5, ChoiceKind::kLowerAnswer)];
   const ULONG_PTR length = RequestLength(*IoGetCurrentIrpStackLocation(const_cast<IRP*>(irp)));

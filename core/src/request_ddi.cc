@@ -265,11 +265,14 @@ VOID WdfRequestGetCompletionParams(WDFREQUEST Request, PWDF_REQUEST_COMPLETION_P
              {request});
     return;
   }
+  // FxRequest::CopyCompletionParams.
   if (!request->has_context()) {
     w.Report(RuleId::kCompletionParamsInvalid, Ddi::kWdfRequestGetCompletionParams,
              "the request was never formatted with a WdfIoTargetFormatRequest* DDI", {request});
     WDF_REQUEST_COMPLETION_PARAMS_INIT(Params);
+    return;
   }
+  *Params = request->completion_params();
 }
 
 VOID WdfRequestSetCompletionRoutine(WDFREQUEST Request, PFN_WDF_REQUEST_COMPLETION_ROUTINE CompletionRoutine,

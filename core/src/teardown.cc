@@ -1,6 +1,8 @@
 // Driver unload and the teardown checks (SEMANTICS-WDF 6.3; RequestCompleted
 // of SEMANTICS-WDM B.1): what the driver left behind is reported, then the
 // driver object's deletion reclaims it.
+#include <algorithm>
+
 #include "absl/strings/str_format.h"
 #include "memory.h"
 #include "request.h"
@@ -36,6 +38,22 @@ void World::Unload() {
     Report(RuleId::kObjectLeak, Ddi::kUnload,
            absl::StrFormat("%s was never deleted", trace_.ObjectName(child->serial())), {child});
     reported.push_back(child->serial());
+  }
+
+  // Synchronous builder IRPs whose IoCallDriver returned STATUS_PENDING and
+  // whose caller never waited on the event.
+  std::vector<std::pair<uint32_t, IrpOrigin>> unwaited;
+  ForEachIrp([&](const IRP*, IrpRecord& record) {
+    if ((record.origin == IrpOrigin::kSyncFsd || record.origin == IrpOrigin::kDeviceControl) &&
+        record.pending_returned && !record.waited) {
+      unwaited.emplace_back(record.serial, record.origin);
+    }
+  });
+  std::sort(unwaited.begin(), unwaited.end());
+  for (const auto& [serial, origin] : unwaited) {
+    Report(RuleId::kIoBuildSynchronousFsdRequestWait, Ddi::kUnload,
+           absl::StrFormat("IoCallDriver returned STATUS_PENDING for IRP#%d (%s) and its event was never waited on",
+                           serial, IrpOriginName(origin)));
   }
 
   Driver* driver = driver_;

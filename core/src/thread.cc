@@ -79,9 +79,15 @@ void ExitThread(World& world, SimThread& thread) {
   std::vector<IRP*> irps;
   LIST_ENTRY& head = thread.irp_list();
   for (LIST_ENTRY* entry = head.Flink; entry != &head; entry = entry->Flink) irps.push_back(IrpFromListEntry(entry));
+  // At APC_LEVEL, as IoCancelThreadIo: no completion APC for this thread
+  // runs (and frees a listed IRP) in the middle of the loop.
+  const KIRQL irql = world.irql();
+  if (irql < APC_LEVEL) world.SetIrql(APC_LEVEL);
   for (IRP* irp : irps) {
-    if (world.FindIrp(irp) != nullptr) CancelIrp(world, irp, Ddi::kThreadExit);
+    const IrpRecord* record = world.FindIrp(irp);
+    if (record != nullptr && !record->freed && IrpOnThreadList(irp)) CancelIrp(world, irp, Ddi::kThreadExit);
   }
+  world.SetIrql(irql);
   RetryCancel(world, thread, 0);
 }
 

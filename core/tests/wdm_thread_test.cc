@@ -180,6 +180,35 @@ TEST_F(WdmThreadTest, CaseC25_NeverCompletedIrpIsDisownedAfterRetryBudgetThenFre
   EXPECT_TRUE(reports().empty()) << AllReports();
 }
 
+TEST_F(WdmThreadTest, CaseC25_ThreadExitCancelLoopSurvivesApcFreeingAListedIrp) {
+  // Two threaded IRPs: B completed inline (its completion APC still queued),
+  // A pending below with a cancel routine. While IoCancelThreadIo cancels A,
+  // the lower driver's IoCompleteRequest is a scheduling point at which the
+  // ChoiceSource lets B's APC run (answers: 0 at building A, 0 at IoCallDriver,
+  // 0 at IoSetCancelRoutine, 1 at the cancel routine's IoCompleteRequest).
+  StartScripted({0, 0, 0, 1});
+  TestDevice inline_device(1);
+  wdfsim::LowerDevice& lower = Lower({PendForever()}, DO_BUFFERED_IO);
+  Sinks sb, sa;
+  PIRP b = BuildFlush(inline_device.dev(), sb);
+  ASSERT_NE(b, nullptr);
+  ASSERT_EQ(IoCallDriver(inline_device.dev(), b), STATUS_SUCCESS);
+  PIRP a = BuildFlush(lower.device(), sa);
+  ASSERT_NE(a, nullptr);
+  PLIST_ENTRY head = ThreadListHeadOf(a, sim().driver_thread());
+  ASSERT_NE(head, nullptr);
+  ASSERT_EQ(IoCallDriver(lower.device(), a), STATUS_PENDING);
+  ASSERT_EQ(ListLength(head), 2u);
+
+  // SEMANTICS-WDM A.1.6 / ROS:IoCancelThreadIo raises to APC_LEVEL while it
+  // calls IoCancelIrp on every listed IRP, so no completion APC frees an IRP
+  // of the list meanwhile (this was a spurious IrpDoubleFree once).
+  EXPECT_NO_THROW(sim().ExitThread(sim().driver_thread())) << AllReports();
+  EXPECT_TRUE(lower.irps()[0].cancelled);
+  EXPECT_EQ(KeReadStateEvent(&sb.ev), 1) << "B finished normally";
+  EXPECT_EQ(Count(RuleId::kIrpDoubleFree), 0u) << AllReports();
+}
+
 TEST_F(WdmThreadTest, CaseC25_ApplicationThreadExitCancelsPresentedRequestIrp) {
   WDFREQUEST request = nullptr;
   {

@@ -336,9 +336,8 @@ TEST_F(WdmWaitTest, A4_3_KeWaitAboveDispatchIs0xC4_120) {
   EXPECT_THROW(KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, &zero), BugCheck);
   ASSERT_FALSE(reports().empty());
   EXPECT_EQ(reports().back().rule_info().bugcheck, 0xC4u);
-  // CORE-DISAGREEMENT: SEMANTICS-WDM C.29 / A.3.4: "0x3B KeWaitXxx at >=
-  // DISPATCH_LEVEL; 0x120 wait above DISPATCH_LEVEL". The catalog has only
-  // KeWaitIrql (0xC4/0x3B) and raises it for waits above DISPATCH too.
+  // SEMANTICS-WDM C.29 / A.3.4: "0x3B KeWaitXxx at >= DISPATCH_LEVEL; 0x120
+  // wait above DISPATCH_LEVEL".
   EXPECT_EQ(reports().back().rule_info().p1, 0x120u) << AllReports();
 }
 
@@ -421,22 +420,95 @@ TEST_F(WdmWaitTest, A4_3_PendedCompletionRoutineRunsAtDispatch) {
 // ---- Case 30: KMDF synchronous send with a timeout ----
 
 // needs WDFIOTARGET (issue 3)
-TEST_F(WdmWaitTest, DISABLED_CaseC30_KmdfSendReadSynchronouslyTimeoutCancelsWaitsAndReturnsIoTimeout) {
-  // To be written once wdf.h has WdfIoTargetSendReadSynchronously:
-  //  (a) target never completes until cancelled, timeout T: the framework
-  //      cancels at T, waits for the cancel-completion, returns
-  //      STATUS_IO_TIMEOUT; sim().now() >= T and the target saw the cancel.
-  //  (b) target completes with STATUS_SUCCESS after T but before the cancel
-  //      lands (ScriptedChoiceSource): returns STATUS_SUCCESS.
-  //  In both: the call does not return before the target completed.
-  //  (c) the received request completed while its WDFMEMORY is still used by
-  //      the send: bug check 0x10D/0x3 (CompleteWithMemoryReferenced).
-  //  (d) WdfRequestComplete twice: KMDF verifier "not owned" break, second
-  //      call a no-op (DoubleCompletion).
+// SEMANTICS-WDM C.30 (the KMDF face of A.4.2), each part in its own
+// simulation: a lower device that pends, a WDFIOTARGET over it.
+struct C30World {
+  explicit C30World(wdfsim::LowerAnswer answer) : sim(choices) {
+    wdfsim::LowerDeviceOptions options;
+    options.answers_from_choices = false;
+    options.default_answer = answer;
+    lower = &sim.AddLowerDevice(options);
+    target = sim.CreateIoTarget(lower->device());
+  }
+  wdfsim::DefaultChoiceSource choices;
+  wdfsim::Simulation sim;
+  wdfsim::LowerDevice* lower;
+  WDFIOTARGET target;
+};
+
+NTSTATUS SendReadWithTimeout(C30World& w, ULONG_PTR* bytes) {
+  static char buffer[16];
+  WDF_MEMORY_DESCRIPTOR descriptor;
+  WDF_MEMORY_DESCRIPTOR_INIT_BUFFER(&descriptor, buffer, sizeof(buffer));
   WDF_REQUEST_SEND_OPTIONS options;
-  WDF_REQUEST_SEND_OPTIONS_INIT(&options, WDF_REQUEST_SEND_OPTION_TIMEOUT);
-  WDF_REQUEST_SEND_OPTIONS_SET_TIMEOUT(&options, -100 * kMillisecond);
-  GTEST_FAIL() << "needs WDFIOTARGET (issue 3)";
+  WDF_REQUEST_SEND_OPTIONS_INIT(&options, 0);
+  WDF_REQUEST_SEND_OPTIONS_SET_TIMEOUT(&options, WDF_REL_TIMEOUT_IN_MS(100));
+  return WdfIoTargetSendReadSynchronously(w.target, nullptr, &descriptor, nullptr, &options, bytes);
+}
+
+TEST(WdmCaseC30, TimeoutCancelsWaitsForTheCancelledCompletionAndReturnsIoTimeout) {
+  wdfsim::LowerAnswer answer;
+  answer.kind = wdfsim::LowerAnswer::Kind::kPendForever;
+  answer.on_cancel = wdfsim::LowerAnswer::OnCancel::kCompleteCancelled;
+  C30World w(answer);
+  ULONG_PTR bytes = 0xDEADBEEF;
+  EXPECT_EQ(SendReadWithTimeout(w, &bytes), STATUS_IO_TIMEOUT);
+  EXPECT_EQ(bytes, 0u);
+  EXPECT_GE(w.sim.now(), 100 * kMillisecond);
+  ASSERT_EQ(w.lower->irps().size(), 1u);
+  EXPECT_TRUE(w.lower->irps()[0].cancelled);
+  EXPECT_TRUE(w.lower->irps()[0].completed) << "the call returned only after the target completed";
+}
+
+TEST(WdmCaseC30, CompletionAfterTheTimeoutBeforeTheCancelLandsReturnsItsStatus) {
+  wdfsim::LowerAnswer answer;
+  answer.kind = wdfsim::LowerAnswer::Kind::kPend;
+  answer.delay = 150 * kMillisecond;
+  answer.information = 5;
+  answer.on_cancel = wdfsim::LowerAnswer::OnCancel::kIgnore;  // the cancel does not land
+  C30World w(answer);
+  ULONG_PTR bytes = 0;
+  EXPECT_EQ(SendReadWithTimeout(w, &bytes), STATUS_SUCCESS);
+  EXPECT_EQ(bytes, 5u);
+  EXPECT_EQ(w.sim.now(), 150 * kMillisecond) << "the timeout does not bound the call";
+  EXPECT_TRUE(w.lower->irps()[0].completed);
+}
+
+VOID C30Completion(WDFREQUEST, WDFIOTARGET, PWDF_REQUEST_COMPLETION_PARAMS, WDFCONTEXT) {}
+
+TEST(WdmCaseC30, CompletingTheReceivedRequestWhileItsMemoryIsSentIsBugCheck0x10D_3) {
+  wdfsim::LowerAnswer answer;
+  answer.kind = wdfsim::LowerAnswer::Kind::kPendForever;
+  C30World w(answer);
+  wdfsim::IoRequestSpec spec;
+  spec.major_function = IRP_MJ_WRITE;
+  spec.length = 8;
+  WDFREQUEST received = w.sim.PresentRequest(spec);
+  WDFMEMORY memory;
+  ASSERT_EQ(WdfRequestRetrieveInputMemory(received, &memory), STATUS_SUCCESS);
+  WDFREQUEST forwarded;
+  ASSERT_EQ(WdfRequestCreate(WDF_NO_OBJECT_ATTRIBUTES, w.target, &forwarded), STATUS_SUCCESS);
+  ASSERT_EQ(WdfIoTargetFormatRequestForWrite(w.target, forwarded, memory, nullptr, nullptr), STATUS_SUCCESS);
+  WdfRequestSetCompletionRoutine(forwarded, C30Completion, nullptr);
+  ASSERT_TRUE(WdfRequestSend(forwarded, w.target, WDF_NO_SEND_OPTIONS));
+  EXPECT_THROW(WdfRequestComplete(received, STATUS_SUCCESS), wdfsim::BugCheck);
+  EXPECT_EQ(w.sim.verifier().reports().back().rule_info().name, "CompleteWithMemoryReferenced");
+  EXPECT_EQ(w.sim.verifier().reports().back().p3, 1u) << "one outstanding IRP reference";
+}
+
+TEST(WdmCaseC30, SecondWdfRequestCompleteIsANoOpDoubleCompletion) {
+  wdfsim::LowerAnswer answer;
+  C30World w(answer);
+  wdfsim::IoRequestSpec spec;
+  spec.major_function = IRP_MJ_READ;
+  spec.length = 4;
+  WDFREQUEST received = w.sim.PresentRequest(spec);
+  WdfObjectReference(received);
+  WdfRequestComplete(received, STATUS_SUCCESS);
+  WdfRequestComplete(received, STATUS_SUCCESS);
+  EXPECT_EQ(w.sim.verifier().Count(RuleId::kDoubleCompletion), 1u);
+  EXPECT_EQ(w.sim.io_outcomes()[0].completions, 1u);
+  WdfObjectDereference(received);
 }
 
 }  // namespace

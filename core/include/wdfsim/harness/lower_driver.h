@@ -42,8 +42,9 @@ struct LowerDeviceOptions {
   ULONG flags = DO_BUFFERED_IO;  // DO_BUFFERED_IO, DO_DIRECT_IO or neither
   // Answers for the first IRPs, in order.
   std::vector<LowerAnswer> script;
-  // After the script: answers from the ChoiceSource (else the default answer).
+  // After the script: answers from the ChoiceSource, else `default_answer`.
   bool answers_from_choices = true;
+  LowerAnswer default_answer;
 };
 
 // What the device saw of one IRP.

@@ -70,6 +70,8 @@ enum class RuleId : uint16_t {
   kIrqlIoApcLte,
   kIrqlIoPassive1,
   kKeWaitIrql,
+  kKeWaitIrqlAboveDispatch,
+  kCreatorMarkedPending,
   kMarkIrpPending,
   kMarkIrpPending2,
   kIoBuildSynchronousFsdRequestNoFree,

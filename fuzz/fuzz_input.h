@@ -11,14 +11,15 @@
 
 namespace wdfsim::program {
 
-// nullopt for text that does not parse (the input is uninteresting).
-inline std::optional<Program> ReadFuzzInput(const uint8_t* data, size_t size) {
+// The target's language is the first `op_count` op codes. nullopt for text
+// that does not parse or uses other ops (the input is uninteresting).
+inline std::optional<Program> ReadFuzzInput(const uint8_t* data, size_t size, uint32_t op_count) {
   if (IsText({data, size})) {
     auto parsed = ParseText(absl::string_view(reinterpret_cast<const char*>(data), size));
-    if (!parsed.ok()) return std::nullopt;
+    if (!parsed.ok() || !UsesOnly(*parsed, op_count)) return std::nullopt;
     return *std::move(parsed);
   }
-  return Decode({data, size});
+  return Decode({data, size}, op_count);
 }
 
 }  // namespace wdfsim::program

@@ -24,6 +24,11 @@ struct RunResult {
   Verdict verdict;
   std::string reports_text;  // each report with its trace tail (keep_text)
   std::string trace_text;    // the whole trace (keep_text)
+  // Completion routines the program's requests received, and the sends the
+  // framework accepted (WdfRequestSend returned TRUE, send-and-forget
+  // aside): a routine runs at most once per accepted send.
+  uint32_t completion_calls = 0;
+  uint32_t accepted_sends = 0;
 };
 
 RunResult Run(const Program& program, const InterpreterOptions& options = {});

@@ -24,7 +24,7 @@ uint32_t InterestingValue(std::minstd_rand& rng, uint32_t current) {
 }  // namespace
 
 size_t MutateProgram(uint8_t* data, size_t size, size_t max_size, unsigned seed,
-                     size_t (*mutate_bytes)(uint8_t*, size_t, size_t)) {
+                     size_t (*mutate_bytes)(uint8_t*, size_t, size_t), uint32_t op_count) {
   std::minstd_rand rng(seed);
   if (mutate_bytes != nullptr && rng() % 8 == 0) return mutate_bytes(data, size, max_size);
   Program program;
@@ -32,12 +32,12 @@ size_t MutateProgram(uint8_t* data, size_t size, size_t max_size, unsigned seed,
     auto parsed = ParseText(absl::string_view(reinterpret_cast<const char*>(data), size));
     if (parsed.ok()) program = *std::move(parsed);
   } else {
-    program = Decode({data, size});
+    program = Decode({data, size}, op_count);
   }
   auto& ops = program.ops;
-  auto random_op = [&rng] {
+  auto random_op = [&rng, op_count] {
     Op op;
-    op.code = static_cast<OpCode>(rng() % static_cast<uint32_t>(OpCode::kCount));
+    op.code = static_cast<OpCode>(rng() % op_count);
     for (uint32_t& arg : op.args) arg = static_cast<uint32_t>(rng());
     return Normalize(op);
   };

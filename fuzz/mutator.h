@@ -13,8 +13,9 @@ namespace wdfsim::program {
 
 // Mutates data[0..size) in place (capacity max_size) and returns the new
 // size. `mutate_bytes` is libFuzzer's LLVMFuzzerMutate or nullptr.
+// New ops are drawn from the first `op_count` op codes.
 size_t MutateProgram(uint8_t* data, size_t size, size_t max_size, unsigned seed,
-                     size_t (*mutate_bytes)(uint8_t*, size_t, size_t));
+                     size_t (*mutate_bytes)(uint8_t*, size_t, size_t), uint32_t op_count);
 
 }  // namespace wdfsim::program
 

@@ -19,8 +19,7 @@ namespace {
 constexpr size_t kMaxInputBytes = 4096;  // keeps every input well under 10 ms
 
 [[noreturn]] void Fail(const char* oracle, const wdfsim::program::Program& program, const std::string& detail) {
-  std::fprintf(stderr, "ORACLE:%s %s\nprogram:\n%s", oracle, detail.c_str(),
-               wdfsim::program::ToText(program).c_str());
+  std::fprintf(stderr, "ORACLE:%s %s\nprogram:\n%s", oracle, detail.c_str(), wdfsim::program::ToText(program).c_str());
   std::abort();
 }
 
@@ -28,7 +27,7 @@ constexpr size_t kMaxInputBytes = 4096;  // keeps every input well under 10 ms
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > kMaxInputBytes) return 0;
-  const auto program = wdfsim::program::ReadFuzzInput(data, size);
+  const auto program = wdfsim::program::ReadFuzzInput(data, size, wdfsim::program::kLifecycleOpCount);
   if (!program) return 0;
   const wdfsim::program::RunResult result = wdfsim::program::Run(*program);
   const wdfsim::program::RunOutcome predicted = wdfsim::model::Predict(*program);
@@ -49,5 +48,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 }
 
 extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size, unsigned int seed) {
-  return wdfsim::program::MutateProgram(data, size, max_size, seed, LLVMFuzzerMutate);
+  return wdfsim::program::MutateProgram(data, size, max_size, seed, LLVMFuzzerMutate,
+                                        wdfsim::program::kLifecycleOpCount);
 }

@@ -30,8 +30,8 @@ namespace wdfsim::properties {
 namespace {
 
 using model::kKnownCoreDeviations;
-using model::Prediction;
 using model::PredictDetailed;
+using model::Prediction;
 using model::PredictOptions;
 using program::ArgKind;
 using program::Op;
@@ -48,11 +48,11 @@ constexpr uint32_t S(NTSTATUS status) { return static_cast<uint32_t>(status); }
 rc::Gen<uint32_t> GenStatus() {
   return rc::gen::weightedOneOf<uint32_t>({
       {6, rc::gen::just(S(STATUS_SUCCESS))},
-      {6, rc::gen::element(S(STATUS_PENDING), S(STATUS_BUFFER_OVERFLOW), S(STATUS_UNSUCCESSFUL),
-                           S(STATUS_CANCELLED), S(STATUS_INVALID_PARAMETER), S(STATUS_WDF_QUEUED),
-                           S(STATUS_WDF_PAUSED), S(STATUS_WDF_BUSY), S(STATUS_WDF_INTERNAL_ERROR),
-                           S(STATUS_WDF_TOO_FRAGMENTED), S(STATUS_WDF_NOT_ENOUGH_MAP_REGISTERS),
-                           S(STATUS_WDF_REQUEST_INVALID_STATE), 0xFFFFFFFFu, 0x00200000u)},
+      {6, rc::gen::element(S(STATUS_PENDING), S(STATUS_BUFFER_OVERFLOW), S(STATUS_UNSUCCESSFUL), S(STATUS_CANCELLED),
+                           S(STATUS_INVALID_PARAMETER), S(STATUS_WDF_QUEUED), S(STATUS_WDF_PAUSED), S(STATUS_WDF_BUSY),
+                           S(STATUS_WDF_INTERNAL_ERROR), S(STATUS_WDF_TOO_FRAGMENTED),
+                           S(STATUS_WDF_NOT_ENOUGH_MAP_REGISTERS), S(STATUS_WDF_REQUEST_INVALID_STATE), 0xFFFFFFFFu,
+                           0x00200000u)},
       {1, rc::gen::arbitrary<uint32_t>()},
   });
 }
@@ -91,7 +91,7 @@ rc::Gen<uint32_t> GenArg(const program::ArgSpec& spec) {
 
 rc::Gen<OpCode> GenOpCode() {
   std::vector<OpCode> weighted;  // each code repeated by its weight
-  for (uint32_t c = 0; c < static_cast<uint32_t>(OpCode::kCount); ++c) {
+  for (uint32_t c = 0; c < program::kLifecycleOpCount; ++c) {
     const auto code = static_cast<OpCode>(c);
     uint32_t weight = 2;
     if (code == OpCode::kPresent || code == OpCode::kMemoryCreate) weight = 6;
@@ -298,8 +298,8 @@ struct TrackedObject {
   int presented = -1;
 };
 
-constexpr uint32_t kObjectSlots = 6;   // h0..h5 name objects
-constexpr uint32_t kScratchSlot = 7;   // h7 holds retrieved WDFMEMORY
+constexpr uint32_t kObjectSlots = 6;  // h0..h5 name objects
+constexpr uint32_t kScratchSlot = 7;  // h7 holds retrieved WDFMEMORY
 
 struct State {
   std::vector<Op> ops;
@@ -467,7 +467,9 @@ struct Present : Step {
 struct MemoryCreate : Step {
   uint32_t slot, size, attrs;
   explicit MemoryCreate(const State& s)
-      : slot(FreeOrReusableSlot(s)), size(*rc::gen::inRange<uint32_t>(1, 256)), attrs(*rc::gen::inRange<uint32_t>(0, 8)) {}
+      : slot(FreeOrReusableSlot(s)),
+        size(*rc::gen::inRange<uint32_t>(1, 256)),
+        attrs(*rc::gen::inRange<uint32_t>(0, 8)) {}
   bool Valid(const State& s) const override { return SlotFree(s, slot); }
   std::vector<Op> Ops() const override {
     return {MakeOp(OpCode::kMemoryCreate,
@@ -639,7 +641,9 @@ struct InformationTooLarge : Step {
   explicit InformationTooLarge(const State& s) : slot(PickSlot(s.SlotsWhere(OwnedReadOrWrite))), information(0) {
     information = s.At(slot)->length + *rc::gen::inRange<uint32_t>(1, 100);
   }
-  bool Valid(const State& s) const override { return SlotIs(s, slot, OwnedReadOrWrite) && information > s.At(slot)->length; }
+  bool Valid(const State& s) const override {
+    return SlotIs(s, slot, OwnedReadOrWrite) && information > s.At(slot)->length;
+  }
   std::vector<Op> Ops() const override {
     return {MakeOp(OpCode::kRequestCompleteWithInformation,
                    {{"req", slot}, {"status", S(STATUS_SUCCESS)}, {"information", information}})};
@@ -675,8 +679,7 @@ void CheckStateful() {
   const State initial;
   Sut sut;
   const auto commands = *rc::gen::resize(
-      kMaxCommands,
-      rc::state::gen::commands(initial, rc::state::gen::execOneOfWithArgs<Commands...>()));
+      kMaxCommands, rc::state::gen::commands(initial, rc::state::gen::execOneOfWithArgs<Commands...>()));
   rc::state::runAll(commands, initial, sut);
 }
 

@@ -39,8 +39,10 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus" "$artifacts"
   log="$out/$t/fuzz.log"
   set +e
+  dict=()
+  [ -f "fuzz/$t.dict" ] && dict=(-dict="fuzz/$t.dict")
   "build/fuzz/fuzz/$t" -max_total_time="$per_target" -print_final_stats=1 -timeout=5 -max_len=1024 \
-    -dict="fuzz/$t.dict" -artifact_prefix="$artifacts/" "$corpus" "corpus/$area/seeds" "corpus/$area/regressions" \
+    "${dict[@]}" -artifact_prefix="$artifacts/" "$corpus" "corpus/$area/seeds" "corpus/$area/regressions" \
     >"$log" 2>&1
   set -e
   execs=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
@@ -48,7 +50,7 @@ for t in "${targets[@]}"; do
   size=$(find "$corpus" -type f | wc -l)
   echo "$t: ${execs:-0} execs/s, corpus $size inputs, $findings findings (log: $log)"
   for f in $(find "$artifacts" -type f | sort); do
-    echo "  replay: build/fuzz/tools/wdfsim replay --check $f"
+    echo "  replay: build/fuzz/fuzz/$t $f   (or: build/fuzz/tools/wdfsim replay --check --target=$area $f)"
     status=1
   done
 done

@@ -100,8 +100,8 @@ NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR
   if (Timeout != nullptr) {
     deadline = Timeout->QuadPart < 0 ? w.now() - Timeout->QuadPart : Timeout->QuadPart - World::kSystemTimeEpoch;
   }
-  const bool signalled = w.WaitUntil([event] { return event->Header.SignalState > 0; }, deadline, ddi,
-                                     "KeWaitForSingleObject");
+  const bool signalled =
+      w.WaitUntil([event] { return event->Header.SignalState > 0; }, deadline, ddi, "KeWaitForSingleObject");
   if (!signalled) return STATUS_TIMEOUT;
   if (event->Header.Type == SynchronizationEvent) event->Header.SignalState = 0;
   return STATUS_SUCCESS;

@@ -23,7 +23,10 @@ class HandleTable {
   // The live object a handle names, or nullptr (see Classify for why).
   Object* Lookup(WDFOBJECT handle) const;
   State Classify(WDFOBJECT handle) const;
-  void Clear() { slots_.clear(); free_.clear(); }
+  void Clear() {
+    slots_.clear();
+    free_.clear();
+  }
 
  private:
   struct Slot {

@@ -38,8 +38,7 @@ WDFREQUEST PresentRequest(World& world, const IoRequestSpec& spec) {
   IrpRecord& record = *world.FindIrp(irp);
   const bool ioctl =
       spec.major_function == IRP_MJ_DEVICE_CONTROL || spec.major_function == IRP_MJ_INTERNAL_DEVICE_CONTROL;
-  const size_t user_length =
-      ioctl ? std::max(spec.input_length, spec.output_length) : static_cast<size_t>(spec.length);
+  const size_t user_length = ioctl ? std::max(spec.input_length, spec.output_length) : static_cast<size_t>(spec.length);
   record.user_buffer_length = ioctl ? spec.output_length : spec.length;
   record.user_buffer = std::malloc(std::max<size_t>(user_length, 1));
   memset(record.user_buffer, spec.fill, std::max<size_t>(user_length, 1));
@@ -92,9 +91,7 @@ WDFREQUEST PresentRequest(World& world, const IoRequestSpec& spec) {
       case IoType::kDirect:
         if (spec.length > 0) irp->MdlAddress = MakeMdl(record.user_buffer, spec.length);
         break;
-      case IoType::kNeither:
-        irp->UserBuffer = record.user_buffer;
-        break;
+      case IoType::kNeither: irp->UserBuffer = record.user_buffer; break;
     }
   }
 
@@ -106,8 +103,7 @@ WDFREQUEST PresentRequest(World& world, const IoRequestSpec& spec) {
   outcome.request_serial = request->serial();
   outcome.major_function = spec.major_function;
   world.io_outcomes().push_back(outcome);
-  world.Log(EventKind::kRequestPresented, Ddi::kPresentRequest, request->serial(), spec.major_function,
-            record.serial);
+  world.Log(EventKind::kRequestPresented, Ddi::kPresentRequest, request->serial(), spec.major_function, record.serial);
   return outcome.request;
 }
 

@@ -170,8 +170,8 @@ IoTarget::Submit IoTarget::SubmitLocked(Request& request, const WDF_REQUEST_SEND
                                         Ddi ddi) {
   World& w = world();
   if (request.completion_refs_ != 0) {
-    w.Report(RuleId::kRequestAlreadySent, ddi, "the request is still pending on an I/O target", {&request, this},
-             0x3, reinterpret_cast<uint64_t>(request.handle()));
+    w.Report(RuleId::kRequestAlreadySent, ddi, "the request is still pending on an I/O target", {&request, this}, 0x3,
+             reinterpret_cast<uint64_t>(request.handle()));
   }
   IRP* irp = request.irp_;
   auto fail = [&](NTSTATUS status) {
@@ -288,8 +288,8 @@ bool IoTarget::CancelTimer(Request& request) {
 
 void IoTarget::OnTimerExpired(Request& request) {
   request.timer_dpc_queued_ = true;
-  request.timer_work_ = world().Schedule(world().now(), DISPATCH_LEVEL, "send timer DPC",
-                                         [this, &request] { OnTimerDpc(request); });
+  request.timer_work_ =
+      world().Schedule(world().now(), DISPATCH_LEVEL, "send timer DPC", [this, &request] { OnTimerDpc(request); });
 }
 
 void IoTarget::OnTimerDpc(Request& request) {
@@ -450,7 +450,7 @@ NTSTATUS IoTarget::SendSync(Request& request, const WDF_REQUEST_SEND_OPTIONS* op
   if (w.irql() > APC_LEVEL) {
     w.Report(RuleId::kKeWaitIrql, ddi, absl::StrFormat("the synchronous send waits at IRQL %d", w.irql()));
   }
-  const int64_t deadline = timeout == 0 ? INT64_MAX
+  const int64_t deadline = timeout == 0  ? INT64_MAX
                            : timeout < 0 ? w.now() - timeout
                                          : timeout - World::kSystemTimeEpoch;
   if (!w.WaitUntil([&sync] { return sync.done; }, deadline, ddi, "the synchronous send")) {

@@ -47,8 +47,8 @@ class IoTarget final : public Object {
   NTSTATUS ValidateTarget(Request& request);
   // FormatIoRequest / FormatIoctlRequest. `major` is READ, WRITE,
   // DEVICE_CONTROL or INTERNAL_DEVICE_CONTROL.
-  NTSTATUS Format(Request& request, UCHAR major, ULONG ioctl, const FormatBuffer& input,
-                  const FormatBuffer& output, LONGLONG device_offset);
+  NTSTATUS Format(Request& request, UCHAR major, ULONG ioctl, const FormatBuffer& input, const FormatBuffer& output,
+                  LONGLONG device_offset);
 
   // WdfRequestSend's asynchronous path: SubmitLocked, then IoCallDriver.
   // Returns TRUE if the request was sent or queued.
@@ -56,8 +56,7 @@ class IoTarget final : public Object {
   // FxIoTarget::SubmitSync: send, wait on the virtual clock (a timeout
   // cancels and waits again), return the status. `sync.call_driver_routine`
   // for WdfRequestSend(SYNCHRONOUS). *sent is set if the request was sent or queued.
-  NTSTATUS SendSync(Request& request, const WDF_REQUEST_SEND_OPTIONS* options, SyncWait& sync, bool* sent,
-                    Ddi ddi);
+  NTSTATUS SendSync(Request& request, const WDF_REQUEST_SEND_OPTIONS* options, SyncWait& sync, bool* sent, Ddi ddi);
   // Send-and-forget: the IRP goes to IoCallDriver directly (SEMANTICS-WDF 4.9).
   void SendAndForget(Request& request, Ddi ddi);
 
@@ -103,8 +102,8 @@ class IoTarget final : public Object {
   CCHAR stack_size_;
   WDF_IO_TARGET_STATE state_ = WdfIoTargetStarted;
   bool removing_ = false;
-  std::vector<Request*> sent_;     // m_SentIoListHead and m_IgnoredIoListHead
-  std::vector<Request*> pended_;   // m_PendedQueue
+  std::vector<Request*> sent_;    // m_SentIoListHead and m_IgnoredIoListHead
+  std::vector<Request*> pended_;  // m_PendedQueue
 };
 
 }  // namespace wdfsim::core

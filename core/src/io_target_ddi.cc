@@ -21,8 +21,7 @@ namespace core = wdfsim::core;
 namespace {
 
 constexpr ULONG kValidSendFlags = WDF_REQUEST_SEND_OPTION_TIMEOUT | WDF_REQUEST_SEND_OPTION_SYNCHRONOUS |
-                                  WDF_REQUEST_SEND_OPTION_IGNORE_TARGET_STATE |
-                                  WDF_REQUEST_SEND_OPTION_SEND_AND_FORGET;
+                                  WDF_REQUEST_SEND_OPTION_IGNORE_TARGET_STATE | WDF_REQUEST_SEND_OPTION_SEND_AND_FORGET;
 
 core::IoTarget* ResolveTarget(World& w, WDFIOTARGET handle, Ddi ddi) {
   return static_cast<core::IoTarget*>(w.Resolve(handle, ddi, {ObjectType::kIoTarget}));
@@ -121,7 +120,7 @@ NTSTATUS SendSynchronously(WDFIOTARGET IoTarget, WDFREQUEST Request, UCHAR major
   core::Request* request;
   if (Request != nullptr) {
     request = ResolveRequest(w, Request, ddi);
-    request->ReleaseAndRestore();  // before any other check (SEMANTICS-WDF 1.2 step 2)
+    request->DeleteContext();  // before any other check (SEMANTICS-WDF 1.2 step 2)
   } else {
     internal = std::make_unique<core::Request>(w, core::Request::Allocation::kInternal);
     request = internal.get();
@@ -140,7 +139,7 @@ NTSTATUS SendSynchronously(WDFIOTARGET IoTarget, WDFREQUEST Request, UCHAR major
   bool sent = false;
   status = target->SendSync(*request, options, sync, &sent, ddi);
   if (bytes != nullptr) *bytes = request->irp()->IoStatus.Information;
-  request->ReleaseAndRestore();  // FxRequestBaseSyncCleanupContext
+  request->DeleteContext();  // FxRequestBaseSyncCleanupContext; ~FxSyncRequest clears the context
   return status;
 }
 
@@ -186,8 +185,8 @@ PDEVICE_OBJECT WdfIoTargetWdmGetTargetDeviceObject(WDFIOTARGET IoTarget) {
 
 NTSTATUS WdfIoTargetFormatRequestForRead(WDFIOTARGET IoTarget, WDFREQUEST Request, WDFMEMORY OutputBuffer,
                                          PWDFMEMORY_OFFSET OutputBufferOffset, PLONGLONG DeviceOffset) {
-  return FormatDdi(IoTarget, Request, IRP_MJ_READ, 0, nullptr, nullptr, OutputBuffer, OutputBufferOffset,
-                   DeviceOffset, Ddi::kWdfIoTargetFormatRequestForRead);
+  return FormatDdi(IoTarget, Request, IRP_MJ_READ, 0, nullptr, nullptr, OutputBuffer, OutputBufferOffset, DeviceOffset,
+                   Ddi::kWdfIoTargetFormatRequestForRead);
 }
 
 NTSTATUS WdfIoTargetFormatRequestForWrite(WDFIOTARGET IoTarget, WDFREQUEST Request, WDFMEMORY InputBuffer,
@@ -210,16 +209,16 @@ NTSTATUS WdfIoTargetFormatRequestForInternalIoctl(WDFIOTARGET IoTarget, WDFREQUE
                    OutputBuffer, OutputBufferOffset, nullptr, Ddi::kWdfIoTargetFormatRequestForInternalIoctl);
 }
 
-NTSTATUS WdfIoTargetSendReadSynchronously(WDFIOTARGET IoTarget, WDFREQUEST Request,
-                                          PWDF_MEMORY_DESCRIPTOR OutputBuffer, PLONGLONG DeviceOffset,
-                                          PWDF_REQUEST_SEND_OPTIONS RequestOptions, PULONG_PTR BytesRead) {
+NTSTATUS WdfIoTargetSendReadSynchronously(WDFIOTARGET IoTarget, WDFREQUEST Request, PWDF_MEMORY_DESCRIPTOR OutputBuffer,
+                                          PLONGLONG DeviceOffset, PWDF_REQUEST_SEND_OPTIONS RequestOptions,
+                                          PULONG_PTR BytesRead) {
   return SendSynchronously(IoTarget, Request, IRP_MJ_READ, 0, nullptr, OutputBuffer, DeviceOffset, RequestOptions,
                            BytesRead, Ddi::kWdfIoTargetSendReadSynchronously);
 }
 
-NTSTATUS WdfIoTargetSendWriteSynchronously(WDFIOTARGET IoTarget, WDFREQUEST Request,
-                                           PWDF_MEMORY_DESCRIPTOR InputBuffer, PLONGLONG DeviceOffset,
-                                           PWDF_REQUEST_SEND_OPTIONS RequestOptions, PULONG_PTR BytesWritten) {
+NTSTATUS WdfIoTargetSendWriteSynchronously(WDFIOTARGET IoTarget, WDFREQUEST Request, PWDF_MEMORY_DESCRIPTOR InputBuffer,
+                                           PLONGLONG DeviceOffset, PWDF_REQUEST_SEND_OPTIONS RequestOptions,
+                                           PULONG_PTR BytesWritten) {
   return SendSynchronously(IoTarget, Request, IRP_MJ_WRITE, 0, InputBuffer, nullptr, DeviceOffset, RequestOptions,
                            BytesWritten, Ddi::kWdfIoTargetSendWriteSynchronously);
 }
@@ -234,8 +233,7 @@ NTSTATUS WdfIoTargetSendIoctlSynchronously(WDFIOTARGET IoTarget, WDFREQUEST Requ
 NTSTATUS WdfIoTargetSendInternalIoctlSynchronously(WDFIOTARGET IoTarget, WDFREQUEST Request, ULONG IoctlCode,
                                                    PWDF_MEMORY_DESCRIPTOR InputBuffer,
                                                    PWDF_MEMORY_DESCRIPTOR OutputBuffer,
-                                                   PWDF_REQUEST_SEND_OPTIONS RequestOptions,
-                                                   PULONG_PTR BytesReturned) {
+                                                   PWDF_REQUEST_SEND_OPTIONS RequestOptions, PULONG_PTR BytesReturned) {
   return SendSynchronously(IoTarget, Request, IRP_MJ_INTERNAL_DEVICE_CONTROL, IoctlCode, InputBuffer, OutputBuffer,
                            nullptr, RequestOptions, BytesReturned, Ddi::kWdfIoTargetSendInternalIoctlSynchronously);
 }
@@ -271,8 +269,7 @@ BOOLEAN WdfRequestSend(WDFREQUEST Request, WDFIOTARGET Target, PWDF_REQUEST_SEND
       return FALSE;
     }
     if (w.verifier_on() && request->completion_routine() != nullptr) {
-      w.Report(RuleId::kSendAndForgetMisuse, ddi, "send-and-forget of a request with a completion routine",
-               {request});
+      w.Report(RuleId::kSendAndForgetMisuse, ddi, "send-and-forget of a request with a completion routine", {request});
     }
     target->SendAndForget(*request, ddi);
     return TRUE;

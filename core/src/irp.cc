@@ -54,8 +54,8 @@ void CompletionApc(World& world, IRP* irp) {
     // The I/O manager copies Information bytes; a driver that reports more
     // than the buffers hold is reported at completion, and the copy stays
     // inside both buffers here.
-    const size_t bytes = std::min<size_t>(
-        irp->IoStatus.Information, std::min(record->system_buffer_length, record->user_buffer_length));
+    const size_t bytes =
+        std::min<size_t>(irp->IoStatus.Information, std::min(record->system_buffer_length, record->user_buffer_length));
     memcpy(irp->UserBuffer, irp->AssociatedIrp.SystemBuffer, bytes);
   }
   // Driver-built IRPs have no file object and are never IRP_SYNCHRONOUS_API,
@@ -138,8 +138,9 @@ IrpRecord& LiveIrp(World& world, const IRP* irp, Ddi ddi) {
   IrpRecord* record = world.FindIrp(irp);
   if (record == nullptr || record->freed) {
     world.Report(RuleId::kIrpDoubleFree, ddi,
-                 record ? absl::StrFormat("IRP#%d (%s) was already freed", record->serial, IrpOriginName(record->origin))
-                        : std::string("the pointer is not an IRP"),
+                 record
+                     ? absl::StrFormat("IRP#%d (%s) was already freed", record->serial, IrpOriginName(record->origin))
+                     : std::string("the pointer is not an IRP"),
                  {}, reinterpret_cast<uint64_t>(irp));
   }
   return *record;
@@ -164,8 +165,8 @@ NTSTATUS CallDriver(World& world, PDEVICE_OBJECT device, IRP* irp, Ddi ddi) {
   irp->CurrentLocation--;
   if (irp->CurrentLocation <= 0) {
     world.Report(RuleId::kNoMoreStackLocations, ddi,
-                 absl::StrFormat("IRP#%d has %d stack locations and none is left", record->serial, irp->StackCount),
-                 {}, reinterpret_cast<uint64_t>(irp));
+                 absl::StrFormat("IRP#%d has %d stack locations and none is left", record->serial, irp->StackCount), {},
+                 reinterpret_cast<uint64_t>(irp));
   }
   irp->Tail.Overlay.CurrentStackLocation--;
   IO_STACK_LOCATION* location = irp->Tail.Overlay.CurrentStackLocation;
@@ -214,8 +215,8 @@ void CompleteIrp(World& world, IRP* irp, CCHAR priority_boost, Ddi ddi) {
   IrpRecord* record = &LiveIrp(world, irp, ddi);
   const uint32_t serial = record->serial;
   if (world.irql() > DISPATCH_LEVEL) {
-    world.Report(RuleId::kIoCompleteRequestIrql, ddi, absl::StrFormat("IoCompleteRequest at IRQL %d", world.irql()),
-                 {}, reinterpret_cast<uint64_t>(irp));
+    world.Report(RuleId::kIoCompleteRequestIrql, ddi, absl::StrFormat("IoCompleteRequest at IRQL %d", world.irql()), {},
+                 reinterpret_cast<uint64_t>(irp));
   }
   if (IrpFullyCompleted(irp)) {
     world.Report(RuleId::kMultipleIrpComplete, ddi,
@@ -228,10 +229,10 @@ void CompleteIrp(World& world, IRP* irp, CCHAR priority_boost, Ddi ddi) {
                  reinterpret_cast<uint64_t>(irp));
   }
   if (irp->IoStatus.Status == STATUS_PENDING || irp->IoStatus.Status == static_cast<NTSTATUS>(-1)) {
-    world.Report(RuleId::kCompleteRequestStatusCheck, ddi,
-                 absl::StrFormat("IRP#%d completed with status 0x%08X", serial,
-                                 static_cast<uint32_t>(irp->IoStatus.Status)),
-                 {}, reinterpret_cast<uint64_t>(irp));
+    world.Report(
+        RuleId::kCompleteRequestStatusCheck, ddi,
+        absl::StrFormat("IRP#%d completed with status 0x%08X", serial, static_cast<uint32_t>(irp->IoStatus.Status)), {},
+        reinterpret_cast<uint64_t>(irp));
   }
   world.Log(EventKind::kIrpCompleted, ddi, 0, serial, irp->IoStatus.Status);
 
@@ -306,8 +307,8 @@ void CompleteIrp(World& world, IRP* irp, CCHAR priority_boost, Ddi ddi) {
   }
   if (!record->apc_queued) {
     record->apc_queued = true;
-    world.Schedule(world.now(), APC_LEVEL, "IopCompleteRequest", [&world, irp] { CompletionApc(world, irp); },
-                   thread);
+    world.Schedule(
+        world.now(), APC_LEVEL, "IopCompleteRequest", [&world, irp] { CompletionApc(world, irp); }, thread);
   }
 }
 

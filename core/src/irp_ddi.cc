@@ -122,8 +122,7 @@ VOID IoFreeIrp(PIRP Irp) {
   w.EnterDdi(Ddi::kIoFreeIrp);
   w.RequireNotNull(Irp, Ddi::kIoFreeIrp, "Irp");
   IrpRecord* record = w.FindIrp(Irp);
-  if (record != nullptr &&
-      (record->origin == IrpOrigin::kSyncFsd || record->origin == IrpOrigin::kDeviceControl)) {
+  if (record != nullptr && (record->origin == IrpOrigin::kSyncFsd || record->origin == IrpOrigin::kDeviceControl)) {
     w.Report(RuleId::kIoBuildSynchronousFsdRequestNoFree, Ddi::kIoFreeIrp,
              absl::StrFormat("IoFreeIrp on IRP#%d from %s%s", record->serial, IrpOriginName(record->origin),
                              record->freed ? ", which the I/O manager already freed" : ""),
@@ -182,8 +181,8 @@ PIRP IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT DeviceObj
     next->Parameters.DeviceIoControl.Type3InputBuffer = InputBuffer;
     irp->UserBuffer = OutputBuffer;
   } else {
-    const ULONG system_length = method == METHOD_BUFFERED ? std::max(InputBufferLength, OutputBufferLength)
-                                                          : InputBufferLength;
+    const ULONG system_length =
+        method == METHOD_BUFFERED ? std::max(InputBufferLength, OutputBufferLength) : InputBufferLength;
     if (system_length > 0) {
       if (AllocationFails(w)) {
         wdfsim::core::FreeIrp(w, irp);

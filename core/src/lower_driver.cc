@@ -29,8 +29,8 @@ ULONG_PTR RequestLength(const IO_STACK_LOCATION& location) {
 void* DataBuffer(IRP* irp, const IO_STACK_LOCATION& location, ULONG device_flags, size_t* size) {
   *size = 0;
   const bool read = location.MajorFunction == IRP_MJ_READ;
-  const bool ioctl = location.MajorFunction == IRP_MJ_DEVICE_CONTROL ||
-                     location.MajorFunction == IRP_MJ_INTERNAL_DEVICE_CONTROL;
+  const bool ioctl =
+      location.MajorFunction == IRP_MJ_DEVICE_CONTROL || location.MajorFunction == IRP_MJ_INTERNAL_DEVICE_CONTROL;
   if (!read && !ioctl) return nullptr;
   *size = read ? location.Parameters.Read.Length : location.Parameters.DeviceIoControl.OutputBufferLength;
   if (ioctl) {
@@ -72,8 +72,8 @@ LowerAnswer ScriptedLowerDevice::NextAnswer(const IRP* irp) {
   answer.kind = static_cast<LowerAnswer::Kind>(world_.Choose(3, ChoiceKind::kLowerAnswer));
   answer.status = kChosenStatuses[world_.Choose(5, ChoiceKind::kLowerAnswer)];
   const ULONG_PTR length = RequestLength(*IoGetCurrentIrpStackLocation(const_cast<IRP*>(irp)));
-  answer.information = world_.Choose(static_cast<uint32_t>(std::min<ULONG_PTR>(length, 0xFFFF) + 1),
-                                     ChoiceKind::kLowerAnswer);
+  answer.information =
+      world_.Choose(static_cast<uint32_t>(std::min<ULONG_PTR>(length, 0xFFFF) + 1), ChoiceKind::kLowerAnswer);
   if (!NT_SUCCESS(answer.status) && NT_ERROR(answer.status)) answer.information = 0;
   answer.delay = kChosenDelays[world_.Choose(5, ChoiceKind::kTiming)];
   answer.on_cancel = static_cast<LowerAnswer::OnCancel>(world_.Choose(3, ChoiceKind::kLowerAnswer));

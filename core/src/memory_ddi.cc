@@ -121,7 +121,8 @@ PVOID WdfMemoryGetBuffer(WDFMEMORY Memory, size_t* BufferSize) {
 NTSTATUS WdfMemoryAssignBuffer(WDFMEMORY Memory, PVOID Buffer, size_t BufferSize) {
   World& w = World::Current();
   w.EnterDdi(Ddi::kWdfMemoryAssignBuffer, Memory);
-  auto* memory = static_cast<wdfsim::core::Memory*>(w.Resolve(Memory, Ddi::kWdfMemoryAssignBuffer, {ObjectType::kMemory}));
+  auto* memory =
+      static_cast<wdfsim::core::Memory*>(w.Resolve(Memory, Ddi::kWdfMemoryAssignBuffer, {ObjectType::kMemory}));
   if (!memory->preallocated()) {
     // Only FX_TYPE_MEMORY_PREALLOCATED objects pass the handle check.
     w.Report(RuleId::kInvalidHandle, Ddi::kWdfMemoryAssignBuffer,

@@ -65,7 +65,7 @@ NTSTATUS WdfObjectAllocateContext(WDFOBJECT Handle, PWDF_OBJECT_ATTRIBUTES Conte
   if (ContextAttributes->ContextTypeInfo == nullptr) return STATUS_OBJECT_NAME_INVALID;
   if (object->deleting()) return STATUS_DELETE_PENDING;
   const size_t size = ContextAttributes->ContextSizeOverride != 0 ? ContextAttributes->ContextSizeOverride
-                                                                   : ContextAttributes->ContextTypeInfo->ContextSize;
+                                                                  : ContextAttributes->ContextTypeInfo->ContextSize;
   return object->AllocateContext(*ContextAttributes, size, Context);
 }
 

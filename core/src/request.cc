@@ -99,9 +99,7 @@ void Request::AttachPresentedIrp(IRP* irp, int outcome, IoType io_type, bool ker
   void* mdl_va = irp->MdlAddress != nullptr ? MmGetMdlVirtualAddress(irp->MdlAddress) : nullptr;
   if (IsIoctl(major_)) {
     switch (METHOD_FROM_CTL_CODE(location->Parameters.DeviceIoControl.IoControlCode)) {
-      case METHOD_BUFFERED:
-        system_buffer_pointer_ = output_buffer_pointer_ = irp->AssociatedIrp.SystemBuffer;
-        break;
+      case METHOD_BUFFERED: system_buffer_pointer_ = output_buffer_pointer_ = irp->AssociatedIrp.SystemBuffer; break;
       case METHOD_IN_DIRECT:
       case METHOD_OUT_DIRECT:
         system_buffer_pointer_ = irp->AssociatedIrp.SystemBuffer;
@@ -171,7 +169,7 @@ void Request::Dispose() {
 
 void Request::ReleaseAndRestore() {
   FormatContext& c = context_;
-  if (!c.present && !c.saved) return;
+  if (!c.present && !c.saved && c.memory == nullptr) return;
   if (c.saved && irp_ != nullptr) {
     irp_->AssociatedIrp.SystemBuffer = c.saved_system_buffer;
     irp_->UserBuffer = c.saved_user_buffer;
@@ -182,7 +180,11 @@ void Request::ReleaseAndRestore() {
   if (c.mdl != nullptr && (irp_ == nullptr || irp_->MdlAddress != c.mdl)) std::free(c.mdl);
   MemoryBase* memory = c.memory;
   MemoryBase* other = c.other_memory;
+  // The context itself stays (SEMANTICS-WDF 4.8): only its references, the
+  // IRP's fields and the params go back.
+  const bool present = c.present;
   c = FormatContext{};
+  c.present = present;
   WDF_REQUEST_COMPLETION_PARAMS_INIT(&c.params);
   if (memory != nullptr) memory->Release(Ddi::kNone);
   if (other != nullptr) other->Release(Ddi::kNone);

@@ -96,6 +96,12 @@ class Request final : public Object {
   // FxRequestContext::ReleaseAndRestore: WDFMEMORY references dropped, the
   // IRP's buffer fields restored, the params back to NoFormat.
   void ReleaseAndRestore();
+  // FxRequestBase::SetContext from a synchronous DDI: the old context is
+  // released and deleted; afterwards the request has none.
+  void DeleteContext() {
+    ReleaseAndRestore();
+    context_.present = false;
+  }
   IoTarget* target() const { return target_; }
   bool canceled() const { return canceled_; }
   int32_t completion_references() const { return completion_refs_; }
@@ -155,9 +161,9 @@ class Request final : public Object {
   uint32_t target_flags_ = 0;    // FX_REQUEST_COMPLETED, TIMER_SET, CANCELLED_FROM_TIMER, IGNORE_STATE
   bool formatted_ = false;       // FXREQUEST_FLAG_FORMATTED
   bool next_stack_formatted_ = false;
-  uint64_t timer_work_ = 0;      // the timer's expiry or DPC work, 0 if none
+  uint64_t timer_work_ = 0;  // the timer's expiry or DPC work, 0 if none
   bool timer_dpc_queued_ = false;
-  SyncWait* sync_ = nullptr;     // set while a synchronous send waits on it
+  SyncWait* sync_ = nullptr;  // set while a synchronous send waits on it
   bool completed_by_driver_ = false;
   int32_t irp_references_ = 0;
   PFN_WDF_REQUEST_COMPLETION_ROUTINE completion_routine_ = nullptr;

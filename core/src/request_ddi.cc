@@ -296,8 +296,7 @@ NTSTATUS WdfRequestRetrieveInputBuffer(WDFREQUEST Request, size_t MinimumRequire
   return RetrieveBuffer(Request, MinimumRequiredLength, Buffer, Length, false, Ddi::kWdfRequestRetrieveInputBuffer);
 }
 
-NTSTATUS WdfRequestRetrieveOutputBuffer(WDFREQUEST Request, size_t MinimumRequiredSize, PVOID* Buffer,
-                                        size_t* Length) {
+NTSTATUS WdfRequestRetrieveOutputBuffer(WDFREQUEST Request, size_t MinimumRequiredSize, PVOID* Buffer, size_t* Length) {
   return RetrieveBuffer(Request, MinimumRequiredSize, Buffer, Length, true, Ddi::kWdfRequestRetrieveOutputBuffer);
 }
 

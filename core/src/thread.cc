@@ -47,9 +47,7 @@ void RetryCancel(World& world, SimThread& thread, int attempt) {
 
 }  // namespace
 
-SimThread::SimThread(uint32_t id, std::string name) : id_(id), name_(std::move(name)) {
-  InitializeListHead(irp_list_);
-}
+SimThread::SimThread(uint32_t id, std::string name) : id_(id), name_(std::move(name)) { InitializeListHead(irp_list_); }
 
 void QueueIrpToThread(SimThread& thread, IRP* irp) {
   LIST_ENTRY& head = thread.irp_list();

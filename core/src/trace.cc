@@ -104,8 +104,8 @@ std::string Trace::FormatEvent(size_t i) const {
       absl::StrAppendFormat(&out, " %s %s=%d", ObjectName(e.object), e.b ? "irp-refs" : "refs", e.a);
       break;
     case EventKind::kRequestCompleted:
-      absl::StrAppendFormat(&out, " %s status=0x%08X information=%d", ObjectName(e.object),
-                            static_cast<uint32_t>(e.a), e.b);
+      absl::StrAppendFormat(&out, " %s status=0x%08X information=%d", ObjectName(e.object), static_cast<uint32_t>(e.a),
+                            e.b);
       break;
     case EventKind::kRequestPresented:
       absl::StrAppendFormat(&out, " %s major=0x%02X IRP#%d", ObjectName(e.object), e.a, e.b);
@@ -116,24 +116,18 @@ std::string Trace::FormatEvent(size_t i) const {
     case EventKind::kIrpFreed:
     case EventKind::kIrpApc:
     case EventKind::kIrpCompletionRoutine:
-    case EventKind::kIrpCancelRoutine:
-      absl::StrAppendFormat(&out, " IRP#%d", e.a);
-      break;
+    case EventKind::kIrpCancelRoutine: absl::StrAppendFormat(&out, " IRP#%d", e.a); break;
     case EventKind::kTargetCompleted:
       absl::StrAppendFormat(&out, " %s status=0x%08X", ObjectName(e.object), static_cast<uint32_t>(e.a));
       break;
     case EventKind::kTimeAdvanced:
     case EventKind::kIrql:
-    case EventKind::kWorkRun:
-      absl::StrAppendFormat(&out, " %d", e.a);
-      break;
+    case EventKind::kWorkRun: absl::StrAppendFormat(&out, " %d", e.a); break;
     case EventKind::kNote:
       absl::StrAppendFormat(&out, " %s %s", ObjectName(e.object),
                             e.a >= 0 && static_cast<size_t>(e.a) < notes_.size() ? notes_[e.a] : "");
       break;
-    default:
-      absl::StrAppendFormat(&out, " %s", ObjectName(e.object));
-      break;
+    default: absl::StrAppendFormat(&out, " %s", ObjectName(e.object)); break;
   }
   return out;
 }

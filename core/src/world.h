@@ -40,10 +40,10 @@ const char* IrpOriginName(IrpOrigin origin);
 struct IrpRecord {
   uint32_t serial = 0;
   IrpOrigin origin = IrpOrigin::kAllocated;
-  int outcome = -1;             // index into io_outcomes for kIoManager IRPs
-  PVOID user_buffer = nullptr;  // the originator's buffer (kIoManager), owned here
-  size_t user_buffer_length = 0;     // bytes the originator's buffer holds
-  size_t system_buffer_length = 0;   // bytes of AssociatedIrp.SystemBuffer
+  int outcome = -1;                 // index into io_outcomes for kIoManager IRPs
+  PVOID user_buffer = nullptr;      // the originator's buffer (kIoManager), owned here
+  size_t user_buffer_length = 0;    // bytes the originator's buffer holds
+  size_t system_buffer_length = 0;  // bytes of AssociatedIrp.SystemBuffer
   bool apc_queued = false;
   bool pending_returned = false;  // IoCallDriver returned STATUS_PENDING to the builder
   bool waited = false;            // the builder waited on the IRP's event
@@ -111,8 +111,7 @@ class World {
   // Queues `run` to become ready at virtual time `due`, run at `irql`. Work
   // with a `thread` is an APC for it: it runs only while that thread is
   // below APC_LEVEL. Returns the work's sequence number.
-  uint64_t Schedule(int64_t due, KIRQL irql, const char* what, std::function<void()> run,
-                    SimThread* thread = nullptr);
+  uint64_t Schedule(int64_t due, KIRQL irql, const char* what, std::function<void()> run, SimThread* thread = nullptr);
   // Removes queued work that has not run; false if it already ran.
   bool Cancel(uint64_t sequence);
   // The next time after now that queued work falls due; INT64_MAX if none.

@@ -426,8 +426,7 @@ TEST_F(IoTargetTest, Case07_SyncTimeoutIgnoredByLowerReturnsItsSuccessAfter50ms)
   ULONG_PTR bytes = kSentinel;
 
   const int64_t start = sim().now();
-  EXPECT_EQ(WdfIoTargetSendReadSynchronously(target, nullptr, &descriptor, nullptr, &options, &bytes),
-            STATUS_SUCCESS);
+  EXPECT_EQ(WdfIoTargetSendReadSynchronously(target, nullptr, &descriptor, nullptr, &options, &bytes), STATUS_SUCCESS);
   EXPECT_EQ(bytes, 7u);
   EXPECT_EQ(sim().now(), start + 50 * kMs);
   EXPECT_TRUE(Findings().empty()) << FindingsText();
@@ -443,8 +442,7 @@ TEST_F(IoTargetTest, Case07_TimeoutFlagWithZeroTimeoutWaitsForever) {
   ULONG_PTR bytes = kSentinel;
 
   const int64_t start = sim().now();
-  EXPECT_EQ(WdfIoTargetSendReadSynchronously(target, nullptr, &descriptor, nullptr, &options, &bytes),
-            STATUS_SUCCESS);
+  EXPECT_EQ(WdfIoTargetSendReadSynchronously(target, nullptr, &descriptor, nullptr, &options, &bytes), STATUS_SUCCESS);
   EXPECT_EQ(bytes, 3u);
   EXPECT_EQ(sim().now(), start + 1000 * kMs);
   ASSERT_EQ(dev.irps().size(), 1u);
@@ -490,8 +488,7 @@ TEST_F(IoTargetTest, Case08_SyncSendToStoppedTargetBlocksUntilStartThenSends) {
   ULONG_PTR bytes = kSentinel;
 
   const int64_t start = sim().now();
-  EXPECT_EQ(WdfIoTargetSendReadSynchronously(target, nullptr, &descriptor, nullptr, nullptr, &bytes),
-            STATUS_SUCCESS);
+  EXPECT_EQ(WdfIoTargetSendReadSynchronously(target, nullptr, &descriptor, nullptr, nullptr, &bytes), STATUS_SUCCESS);
   EXPECT_EQ(sent_before_start, 0u) << "blocked in the stopped target, not sent";
   EXPECT_EQ(bytes, 4u);
   EXPECT_EQ(sim().now(), start + 5 * kMs);
@@ -578,15 +575,13 @@ TEST_F(IoTargetTest, Case10_IgnoreTargetStateSendsToPurgedAndStoppedButNotClosed
   ULONG_PTR bytes = kSentinel;
 
   WdfIoTargetPurge(target, WdfIoTargetPurgeIoAndWait);
-  EXPECT_EQ(WdfIoTargetSendReadSynchronously(target, nullptr, &descriptor, nullptr, &ignore, &bytes),
-            STATUS_SUCCESS);
+  EXPECT_EQ(WdfIoTargetSendReadSynchronously(target, nullptr, &descriptor, nullptr, &ignore, &bytes), STATUS_SUCCESS);
   EXPECT_EQ(bytes, 6u);
   EXPECT_EQ(dev.irps().size(), 1u);
 
   WdfIoTargetStop(target, WdfIoTargetLeaveSentIoPending);
   ASSERT_EQ(WdfIoTargetGetState(target), WdfIoTargetStopped);
-  EXPECT_EQ(WdfIoTargetSendReadSynchronously(target, nullptr, &descriptor, nullptr, &ignore, &bytes),
-            STATUS_SUCCESS);
+  EXPECT_EQ(WdfIoTargetSendReadSynchronously(target, nullptr, &descriptor, nullptr, &ignore, &bytes), STATUS_SUCCESS);
   EXPECT_EQ(bytes, 9u) << "sent immediately, not pended";
   EXPECT_EQ(dev.irps().size(), 2u);
 
@@ -719,8 +714,7 @@ TEST_P(IoTargetAlreadySentTest, Case12_SendOfPendingRequestIsBugCheck0x6_0x3) {
   EXPECT_EQ(dev.irps().size(), 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(IoTarget, IoTargetAlreadySentTest,
-                         ::testing::Combine(::testing::Bool(), ::testing::Bool()),
+INSTANTIATE_TEST_SUITE_P(IoTarget, IoTargetAlreadySentTest, ::testing::Combine(::testing::Bool(), ::testing::Bool()),
                          [](const ::testing::TestParamInfo<std::tuple<bool, bool>>& info) {
                            return std::string(std::get<0>(info.param) ? "VerifierOn" : "VerifierOff") +
                                   (std::get<1>(info.param) ? "_SyncDdi" : "_WdfRequestSend");
@@ -781,8 +775,7 @@ TEST_F(IoTargetTest, Sec4_5_StickyCancelSurvivesCompletionAndReformatUntilReuse)
   uint8_t buffer[16] = {};
   WDF_MEMORY_DESCRIPTOR descriptor = BufferDescriptor(buffer, sizeof(buffer));
   ULONG_PTR bytes = kSentinel;
-  EXPECT_EQ(WdfIoTargetSendReadSynchronously(target, request, &descriptor, nullptr, nullptr, &bytes),
-            STATUS_CANCELLED);
+  EXPECT_EQ(WdfIoTargetSendReadSynchronously(target, request, &descriptor, nullptr, nullptr, &bytes), STATUS_CANCELLED);
   EXPECT_EQ(dev.irps().size(), 1u);
 
   WDF_REQUEST_REUSE_PARAMS reuse;
@@ -1186,9 +1179,9 @@ TEST_F(IoTargetTest, Sec3_4_CompleteOfForwardedQueueRequestReleasesBothIoctlRefe
   WDFMEMORY output = NewMemory(16);
   const int32_t in_base = Refs(input), out_base = Refs(output);
   WDFREQUEST presented = Present(IRP_MJ_READ, 16, 2);
-  ASSERT_EQ(WdfIoTargetFormatRequestForIoctl(target, presented, IoctlCode(METHOD_BUFFERED), input, nullptr, output,
-                                             nullptr),
-            STATUS_SUCCESS);
+  ASSERT_EQ(
+      WdfIoTargetFormatRequestForIoctl(target, presented, IoctlCode(METHOD_BUFFERED), input, nullptr, output, nullptr),
+      STATUS_SUCCESS);
   EXPECT_EQ(Refs(input), in_base + 1);
   EXPECT_EQ(Refs(output), out_base + 1);
   int32_t in_at_completion = -2, out_at_completion = -2;
@@ -1389,8 +1382,7 @@ TEST_F(IoTargetTest, Sec1_3_SyncDdisDropDriverCompletionRoutine) {
 
   WDFREQUEST presented = Present(IRP_MJ_READ, 16, 2);
   WdfRequestSetCompletionRoutine(presented, RecordCompletion, nullptr);
-  EXPECT_EQ(WdfIoTargetSendReadSynchronously(target, presented, &descriptor, nullptr, nullptr, &bytes),
-            STATUS_SUCCESS);
+  EXPECT_EQ(WdfIoTargetSendReadSynchronously(target, presented, &descriptor, nullptr, nullptr, &bytes), STATUS_SUCCESS);
   sim().AdvanceTime(10 * kMs);
   EXPECT_TRUE(Calls().empty()) << "the driver's routine is silently dropped";
 
@@ -1498,7 +1490,6 @@ TEST_F(IoTargetTest, Sec4_4_ResendWithoutReformatIsRequestNotAcceptedUnderVerifi
   EXPECT_EQ(dev.irps().size(), 2u);
 }
 
-
 // =====================================================================
 // More of sections 1.7, 2.1, 4.4, 4.5, 4.10
 // =====================================================================
@@ -1529,8 +1520,7 @@ TEST_F(IoTargetTest, Sec2_1_SyncDdisIgnoreSynchronousFlag) {
   WDF_MEMORY_DESCRIPTOR descriptor = BufferDescriptor(buffer, sizeof(buffer));
   WDF_REQUEST_SEND_OPTIONS options = Options(WDF_REQUEST_SEND_OPTION_SYNCHRONOUS);
   ULONG_PTR bytes = kSentinel;
-  EXPECT_EQ(WdfIoTargetSendWriteSynchronously(target, nullptr, &descriptor, nullptr, &options, &bytes),
-            STATUS_SUCCESS);
+  EXPECT_EQ(WdfIoTargetSendWriteSynchronously(target, nullptr, &descriptor, nullptr, &options, &bytes), STATUS_SUCCESS);
   EXPECT_EQ(bytes, 5u);
   ASSERT_EQ(dev.irps().size(), 1u);
   EXPECT_EQ(dev.irps()[0].major_function, IRP_MJ_WRITE);

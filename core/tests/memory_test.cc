@@ -20,7 +20,8 @@ class MemoryTest : public SimTest {};
 TEST_F(MemoryTest, Sec3_6_CreateGivesBufferOfRequestedSize) {
   WDFMEMORY memory = nullptr;
   PVOID buffer = nullptr;
-  ASSERT_EQ(WdfMemoryCreate(WDF_NO_OBJECT_ATTRIBUTES, NonPagedPoolNx, 0x74736554u, 100, &memory, &buffer), STATUS_SUCCESS);
+  ASSERT_EQ(WdfMemoryCreate(WDF_NO_OBJECT_ATTRIBUTES, NonPagedPoolNx, 0x74736554u, 100, &memory, &buffer),
+            STATUS_SUCCESS);
   ASSERT_NE(memory, nullptr);
   ASSERT_NE(buffer, nullptr);
   size_t size = 0;

@@ -311,8 +311,7 @@ TEST_F(ObjectTest, Notes6_ContextSizeOverrideSmallerThanTypeIsAttributesInvalid)
   WDF_OBJECT_ATTRIBUTES_INIT_CONTEXT_TYPE(&attributes, BAR_CONTEXT);
   attributes.ContextSizeOverride = sizeof(BAR_CONTEXT) - 1;
   WDFMEMORY memory = nullptr;
-  EXPECT_EQ(WdfMemoryCreate(&attributes, NonPagedPoolNx, 0, 8, &memory, nullptr),
-            STATUS_WDF_OBJECT_ATTRIBUTES_INVALID);
+  EXPECT_EQ(WdfMemoryCreate(&attributes, NonPagedPoolNx, 0, 8, &memory, nullptr), STATUS_WDF_OBJECT_ATTRIBUTES_INVALID);
   EXPECT_EQ(memory, nullptr);
 }
 
@@ -321,8 +320,7 @@ TEST_F(ObjectTest, Notes6_ContextSizeOverrideWithoutTypeIsAttributesInvalid) {
   WDF_OBJECT_ATTRIBUTES_INIT(&attributes);
   attributes.ContextSizeOverride = 16;
   WDFMEMORY memory = nullptr;
-  EXPECT_EQ(WdfMemoryCreate(&attributes, NonPagedPoolNx, 0, 8, &memory, nullptr),
-            STATUS_WDF_OBJECT_ATTRIBUTES_INVALID);
+  EXPECT_EQ(WdfMemoryCreate(&attributes, NonPagedPoolNx, 0, 8, &memory, nullptr), STATUS_WDF_OBJECT_ATTRIBUTES_INVALID);
 }
 
 TEST_F(ObjectTest, Notes6_AttributesWithWrongSizeAreInfoLengthMismatch) {
@@ -345,8 +343,8 @@ TEST_F(ObjectTest, Notes6_ZeroedAttributesWithRightSizeFailOnZeroEnums) {
 }
 
 TEST_F(ObjectTest, Notes6_ContextTypeInfoWithWrongSizeIsInfoLengthMismatch) {
-  static const WDF_OBJECT_CONTEXT_TYPE_INFO bad = {sizeof(WDF_OBJECT_CONTEXT_TYPE_INFO) + 4, (PCHAR) "BAD", 8,
-                                                   &bad, nullptr};
+  static const WDF_OBJECT_CONTEXT_TYPE_INFO bad = {sizeof(WDF_OBJECT_CONTEXT_TYPE_INFO) + 4, (PCHAR) "BAD", 8, &bad,
+                                                   nullptr};
   WDF_OBJECT_ATTRIBUTES attributes;
   WDF_OBJECT_ATTRIBUTES_INIT(&attributes);
   attributes.ContextTypeInfo = &bad;
@@ -361,8 +359,7 @@ TEST_F(ObjectTest, Notes6_ContextTypeWithSizeButNoNameIsAttributesInvalid) {
   WDF_OBJECT_ATTRIBUTES_INIT(&attributes);
   attributes.ContextTypeInfo = &unnamed;
   WDFMEMORY memory = nullptr;
-  EXPECT_EQ(WdfMemoryCreate(&attributes, NonPagedPoolNx, 0, 8, &memory, nullptr),
-            STATUS_WDF_OBJECT_ATTRIBUTES_INVALID);
+  EXPECT_EQ(WdfMemoryCreate(&attributes, NonPagedPoolNx, 0, 8, &memory, nullptr), STATUS_WDF_OBJECT_ATTRIBUTES_INVALID);
 }
 
 TEST_F(ObjectTest, Notes6_ExecutionLevelOnMemoryIsExecutionLevelInvalid) {
@@ -391,12 +388,10 @@ TEST_F(ObjectTest, Notes6_OutOfRangeEnumsAreAttributesInvalid) {
   WDF_OBJECT_ATTRIBUTES_INIT(&attributes);
   attributes.ExecutionLevel = static_cast<WDF_EXECUTION_LEVEL>(4);
   WDFMEMORY memory = nullptr;
-  EXPECT_EQ(WdfMemoryCreate(&attributes, NonPagedPoolNx, 0, 8, &memory, nullptr),
-            STATUS_WDF_OBJECT_ATTRIBUTES_INVALID);
+  EXPECT_EQ(WdfMemoryCreate(&attributes, NonPagedPoolNx, 0, 8, &memory, nullptr), STATUS_WDF_OBJECT_ATTRIBUTES_INVALID);
   WDF_OBJECT_ATTRIBUTES_INIT(&attributes);
   attributes.SynchronizationScope = static_cast<WDF_SYNCHRONIZATION_SCOPE>(5);
-  EXPECT_EQ(WdfMemoryCreate(&attributes, NonPagedPoolNx, 0, 8, &memory, nullptr),
-            STATUS_WDF_OBJECT_ATTRIBUTES_INVALID);
+  EXPECT_EQ(WdfMemoryCreate(&attributes, NonPagedPoolNx, 0, 8, &memory, nullptr), STATUS_WDF_OBJECT_ATTRIBUTES_INVALID);
 }
 
 // ---- WdfObjectAllocateContext (notes 6) ----

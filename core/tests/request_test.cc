@@ -221,8 +221,7 @@ TEST_F(RequestTest, Case23_UserIoctlInformationLargerThanOutputLength_BugCheck) 
 }
 
 TEST_F(RequestTest, Sec4_7_InternalIoctlInformationIsNotChecked) {
-  WDFREQUEST request =
-      PresentIoctl(IoctlCode(METHOD_OUT_DIRECT), 0, 8, 0, false, IRP_MJ_INTERNAL_DEVICE_CONTROL);
+  WDFREQUEST request = PresentIoctl(IoctlCode(METHOD_OUT_DIRECT), 0, 8, 0, false, IRP_MJ_INTERNAL_DEVICE_CONTROL);
   WdfRequestCompleteWithInformation(request, STATUS_SUCCESS, 9);
   EXPECT_FALSE(sim().verifier().bugchecked());
   EXPECT_EQ(Outcome().completions, 1u);

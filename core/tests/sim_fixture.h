@@ -70,9 +70,7 @@ class SimTest : public ::testing::Test {
   const std::vector<wdfsim::Report>& reports() { return sim_->verifier().reports(); }
   size_t Count(wdfsim::RuleId rule) { return sim_->verifier().Count(rule); }
   // The name of the latest report's rule ("" when there is none).
-  std::string LastRule() {
-    return reports().empty() ? std::string() : std::string(reports().back().rule_info().name);
-  }
+  std::string LastRule() { return reports().empty() ? std::string() : std::string(reports().back().rule_info().name); }
   const wdfsim::Rule& LastRuleInfo() { return reports().back().rule_info(); }
 
   // Attributes carrying the recording cleanup and destroy callbacks.

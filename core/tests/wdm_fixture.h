@@ -210,9 +210,7 @@ class WdmTest : public ::testing::Test {
   wdfsim::Simulation& sim() { return *sim_; }
   const std::vector<wdfsim::Report>& reports() { return sim_->verifier().reports(); }
   size_t Count(wdfsim::RuleId rule) { return sim_->verifier().Count(rule); }
-  std::string LastRule() {
-    return reports().empty() ? std::string() : std::string(reports().back().rule_info().name);
-  }
+  std::string LastRule() { return reports().empty() ? std::string() : std::string(reports().back().rule_info().name); }
   bool Reported(std::string_view name) {
     for (const auto& r : reports()) {
       if (r.rule_info().name == name) return true;
@@ -244,9 +242,9 @@ class WdmTest : public ::testing::Test {
     a.information = information;
     return a;
   }
-  static wdfsim::LowerAnswer Pend(NTSTATUS status, int64_t delay, ULONG_PTR information = 0,
-                                  wdfsim::LowerAnswer::OnCancel on_cancel =
-                                      wdfsim::LowerAnswer::OnCancel::kCompleteCancelled) {
+  static wdfsim::LowerAnswer Pend(
+      NTSTATUS status, int64_t delay, ULONG_PTR information = 0,
+      wdfsim::LowerAnswer::OnCancel on_cancel = wdfsim::LowerAnswer::OnCancel::kCompleteCancelled) {
     wdfsim::LowerAnswer a;
     a.kind = wdfsim::LowerAnswer::Kind::kPend;
     a.status = status;

@@ -357,8 +357,8 @@ NTSTATUS SendWithoutWaiting(PDEVICE_OBJECT device, CallerFrame& frame) {
   frame.iosb = SentinelIosb();
   LARGE_INTEGER offset;
   offset.QuadPart = 0;
-  PIRP irp = IoBuildSynchronousFsdRequest(IRP_MJ_READ, device, frame.buffer, sizeof(frame.buffer), &offset,
-                                          &frame.ev, &frame.iosb);
+  PIRP irp = IoBuildSynchronousFsdRequest(IRP_MJ_READ, device, frame.buffer, sizeof(frame.buffer), &offset, &frame.ev,
+                                          &frame.iosb);
   if (irp == nullptr) return STATUS_INSUFFICIENT_RESOURCES;
   return IoCallDriver(device, irp);  // STATUS_PENDING, and no KeWaitForSingleObject
 }
@@ -580,8 +580,7 @@ class TwoLevelStack {
  public:
   // upper_routine: whether the upper driver registers a completion routine.
   TwoLevelStack(wdfsim::LowerDevice& lower, bool upper_routine)
-      : lower_(lower),
-        upper_(2, DO_BUFFERED_IO, [this, upper_routine](TestDevice&, PIRP irp) {
+      : lower_(lower), upper_(2, DO_BUFFERED_IO, [this, upper_routine](TestDevice&, PIRP irp) {
           IoCopyCurrentIrpStackLocationToNext(irp);
           if (upper_routine) IoSetCompletionRoutine(irp, ProbeCompletion, &upper_probe, TRUE, TRUE, TRUE);
           return IoCallDriver(lower_.device(), irp);

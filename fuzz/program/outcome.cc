@@ -15,9 +15,12 @@ std::string OpOutcome::ToString() const {
   if (!callbacks.empty()) {
     out += "callbacks=[";
     for (size_t i = 0; i < callbacks.size(); ++i) {
-      absl::StrAppendFormat(&out, "%s%s(#%d)", i ? "," : "",
-                            callbacks[i].kind == CallbackEvent::Kind::kCleanup ? "cleanup" : "destroy",
-                            callbacks[i].object);
+      const CallbackEvent& c = callbacks[i];
+      const char* kind = c.kind == CallbackEvent::Kind::kCleanup   ? "cleanup"
+                         : c.kind == CallbackEvent::Kind::kDestroy ? "destroy"
+                                                                   : "completion";
+      absl::StrAppendFormat(&out, "%s%s(#%d)", i ? "," : "", kind, c.object);
+      if (c.kind == CallbackEvent::Kind::kCompletion) absl::StrAppendFormat(&out, "=0x%08X", c.status);
     }
     out += "] ";
   }

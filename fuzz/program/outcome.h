@@ -16,9 +16,11 @@ namespace wdfsim::program {
 // creating ops succeed (memory_create, memory_create_preallocated,
 // request_create, present).
 struct CallbackEvent {
-  enum class Kind : uint8_t { kCleanup, kDestroy };
+  // kCompletion: the request's completion routine, with the status it saw.
+  enum class Kind : uint8_t { kCleanup, kDestroy, kCompletion };
   Kind kind;
   uint32_t object;
+  uint32_t status = 0;
   bool operator==(const CallbackEvent&) const = default;
 };
 

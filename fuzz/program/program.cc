@@ -1,5 +1,6 @@
 #include "program/program.h"
 
+#include <algorithm>
 #include <cctype>
 #include <utility>
 
@@ -18,43 +19,56 @@ using K = ArgKind;
 
 const std::vector<OpSpec>& Specs() {
   static const std::vector<OpSpec> specs = {
-      {OpCode::kMemoryCreate, "memory_create",
+      {OpCode::kMemoryCreate,
+       "memory_create",
        {{"dst", K::kSlot}, {"size", K::kU16}, {"parent", K::kHandle}, {"paged", K::kBool}, {"attrs", K::kAttrs}}},
-      {OpCode::kMemoryCreatePreallocated, "memory_create_preallocated",
+      {OpCode::kMemoryCreatePreallocated,
+       "memory_create_preallocated",
        {{"dst", K::kSlot}, {"size", K::kU16}, {"parent", K::kHandle}, {"attrs", K::kAttrs}}},
       {OpCode::kMemoryAssignBuffer, "memory_assign_buffer", {{"mem", K::kHandle}, {"size", K::kU16}}},
       {OpCode::kMemoryGetBuffer, "memory_get_buffer", {{"mem", K::kHandle}}},
-      {OpCode::kMemoryCopyToBuffer, "memory_copy_to_buffer",
+      {OpCode::kMemoryCopyToBuffer,
+       "memory_copy_to_buffer",
        {{"mem", K::kHandle}, {"offset", K::kU16}, {"count", K::kU16}}},
-      {OpCode::kMemoryCopyFromBuffer, "memory_copy_from_buffer",
+      {OpCode::kMemoryCopyFromBuffer,
+       "memory_copy_from_buffer",
        {{"mem", K::kHandle}, {"offset", K::kU16}, {"count", K::kU16}}},
       {OpCode::kObjectReference, "object_reference", {{"obj", K::kHandle}}},
       {OpCode::kObjectDereference, "object_dereference", {{"obj", K::kHandle}}},
       {OpCode::kObjectDelete, "object_delete", {{"obj", K::kHandle}}},
       {OpCode::kObjectGetContext, "object_get_context", {{"obj", K::kHandle}}},
       {OpCode::kRequestCreate, "request_create", {{"dst", K::kSlot}, {"parent", K::kHandle}, {"attrs", K::kAttrs}}},
-      {OpCode::kRequestReuse, "request_reuse",
+      {OpCode::kRequestReuse,
+       "request_reuse",
        {{"req", K::kHandle}, {"flags", K::kU8}, {"status", K::kStatus}, {"bad_size", K::kBool}}},
       {OpCode::kRequestComplete, "request_complete", {{"req", K::kHandle}, {"status", K::kStatus}}},
-      {OpCode::kRequestCompleteWithInformation, "request_complete_with_information",
+      {OpCode::kRequestCompleteWithInformation,
+       "request_complete_with_information",
        {{"req", K::kHandle}, {"status", K::kStatus}, {"information", K::kU32}}},
-      {OpCode::kRequestCompleteWithPriorityBoost, "request_complete_with_priority_boost",
+      {OpCode::kRequestCompleteWithPriorityBoost,
+       "request_complete_with_priority_boost",
        {{"req", K::kHandle}, {"status", K::kStatus}, {"boost", K::kU8}}},
       {OpCode::kRequestGetStatus, "request_get_status", {{"req", K::kHandle}}},
       {OpCode::kRequestGetInformation, "request_get_information", {{"req", K::kHandle}}},
       {OpCode::kRequestSetInformation, "request_set_information", {{"req", K::kHandle}, {"information", K::kU32}}},
-      {OpCode::kRequestGetCompletionParams, "request_get_completion_params",
+      {OpCode::kRequestGetCompletionParams,
+       "request_get_completion_params",
        {{"req", K::kHandle}, {"bad_size", K::kBool}}},
-      {OpCode::kRequestSetCompletionRoutine, "request_set_completion_routine",
-       {{"req", K::kHandle}, {"routine", K::kBool}}},
+      {OpCode::kRequestSetCompletionRoutine,
+       "request_set_completion_routine",
+       {{"req", K::kHandle}, {"routine", K::kBool}, {"action", K::kU8}}},
       {OpCode::kRequestRetrieveInputMemory, "request_retrieve_input_memory", {{"req", K::kHandle}, {"dst", K::kSlot}}},
-      {OpCode::kRequestRetrieveOutputMemory, "request_retrieve_output_memory",
+      {OpCode::kRequestRetrieveOutputMemory,
+       "request_retrieve_output_memory",
        {{"req", K::kHandle}, {"dst", K::kSlot}}},
-      {OpCode::kRequestRetrieveInputBuffer, "request_retrieve_input_buffer",
+      {OpCode::kRequestRetrieveInputBuffer,
+       "request_retrieve_input_buffer",
        {{"req", K::kHandle}, {"min_length", K::kU16}}},
-      {OpCode::kRequestRetrieveOutputBuffer, "request_retrieve_output_buffer",
+      {OpCode::kRequestRetrieveOutputBuffer,
+       "request_retrieve_output_buffer",
        {{"req", K::kHandle}, {"min_length", K::kU16}}},
-      {OpCode::kPresent, "present",
+      {OpCode::kPresent,
+       "present",
        {{"dst", K::kSlot},
         {"major", K::kMajor},
         {"length", K::kU16},
@@ -67,6 +81,55 @@ const std::vector<OpSpec>& Specs() {
       {OpCode::kAdvanceTime, "advance_time", {{"ticks", K::kU32}}},
       {OpCode::kRunReadyWork, "run_ready_work", {}},
       {OpCode::kUnload, "unload", {}},
+      {OpCode::kTargetCreate,
+       "target_create",
+       {{"dst", K::kSlot},
+        {"answer", K::kAnswer},
+        {"status", K::kStatus},
+        {"information", K::kU16},
+        {"delay_ms", K::kU16},
+        {"on_cancel", K::kCancelMode},
+        {"dispatch_level", K::kBool},
+        {"io_type", K::kIoType},
+        {"stack_size", K::kU8}}},
+      {OpCode::kTargetStart, "target_start", {{"target", K::kHandle}}},
+      {OpCode::kTargetStop, "target_stop", {{"target", K::kHandle}, {"action", K::kSentIoAction}}},
+      {OpCode::kTargetPurge, "target_purge", {{"target", K::kHandle}, {"wait", K::kBool}}},
+      {OpCode::kTargetClose, "target_close", {{"target", K::kHandle}}},
+      {OpCode::kTargetGetState, "target_get_state", {{"target", K::kHandle}}},
+      {OpCode::kFormatRead,
+       "format_read",
+       {{"target", K::kHandle}, {"req", K::kHandle}, {"mem", K::kHandle}, {"offset", K::kU16}, {"length", K::kU16}}},
+      {OpCode::kFormatWrite,
+       "format_write",
+       {{"target", K::kHandle}, {"req", K::kHandle}, {"mem", K::kHandle}, {"offset", K::kU16}, {"length", K::kU16}}},
+      {OpCode::kFormatIoctl,
+       "format_ioctl",
+       {{"target", K::kHandle},
+        {"req", K::kHandle},
+        {"internal", K::kBool},
+        {"method", K::kMethod},
+        {"in", K::kHandle},
+        {"out", K::kHandle}}},
+      {OpCode::kFormatUsingCurrentType, "format_using_current_type", {{"req", K::kHandle}}},
+      {OpCode::kRequestSend,
+       "request_send",
+       {{"req", K::kHandle},
+        {"target", K::kHandle},
+        {"flags", K::kU8},
+        {"timeout_ms", K::kI32},
+        {"bad_size", K::kBool}}},
+      {OpCode::kRequestCancelSent, "request_cancel_sent", {{"req", K::kHandle}}},
+      {OpCode::kRequestChangeTarget, "request_change_target", {{"req", K::kHandle}, {"target", K::kHandle}}},
+      {OpCode::kSendSynchronously,
+       "send_synchronously",
+       {{"kind", K::kSendKind},
+        {"target", K::kHandle},
+        {"req", K::kHandle},
+        {"length", K::kU16},
+        {"flags", K::kU8},
+        {"timeout_ms", K::kI32}}},
+      {OpCode::kThreadExit, "thread_exit", {{"application", K::kBool}}},
   };
   return specs;
 }
@@ -75,6 +138,7 @@ size_t Width(ArgKind kind) {
   switch (kind) {
     case K::kU16: return 2;
     case K::kU32:
+    case K::kI32:
     case K::kStatus: return 4;
     default: return 1;
   }
@@ -123,24 +187,34 @@ constexpr std::array<absl::string_view, 4> kMajorNames = {"read", "write", "ioct
 constexpr std::array<absl::string_view, 4> kMethodNames = {"buffered", "in_direct", "out_direct", "neither"};
 constexpr std::array<absl::string_view, 3> kIoTypeNames = {"buffered", "direct", "neither"};
 constexpr std::array<absl::string_view, 3> kIrqlNames = {"passive", "apc", "dispatch"};
+constexpr std::array<absl::string_view, 4> kAnswerNames = {"choices", "inline", "pend", "forever"};
+constexpr std::array<absl::string_view, 3> kCancelModeNames = {"cancelled", "ignore", "normal"};
+constexpr std::array<absl::string_view, 3> kSentIoActionNames = {"cancel", "wait", "leave"};
+constexpr std::array<absl::string_view, 4> kSendKindNames = {"read", "write", "ioctl", "internal_ioctl"};
 constexpr std::array<std::pair<absl::string_view, uint32_t>, 6> kAttrNames = {{{"cleanup", kAttrCleanup},
-                                                                                {"destroy", kAttrDestroy},
-                                                                                {"context", kAttrContext},
-                                                                                {"bad_size", kAttrBadSize},
-                                                                                {"zeroed", kAttrZeroed},
-                                                                                {"none", kAttrNone}}};
+                                                                               {"destroy", kAttrDestroy},
+                                                                               {"context", kAttrContext},
+                                                                               {"bad_size", kAttrBadSize},
+                                                                               {"zeroed", kAttrZeroed},
+                                                                               {"none", kAttrNone}}};
 
 uint32_t NormalizeArg(absl::string_view name, ArgKind kind, uint32_t value) {
   switch (kind) {
     case K::kSlot: return value % kSlots;
     case K::kHandle: return value % kHandleRefCount;
     case K::kU8:
-      if (name == "stack_size") return 1 + value % 4;
-      if (name == "flags") return value & 0x7;
+      if (name == "stack_size") return value >= 1 && value <= 4 ? value : 1 + value % 4;  // idempotent
+      if (name == "flags") return value & 0x1F;
+      if (name == "action") return value % 3;
       return value & 0xFF;
     case K::kU16: return value & 0xFFFF;
     case K::kU32:
+    case K::kI32:
     case K::kStatus: return value;
+    case K::kAnswer: return value % 4;
+    case K::kCancelMode: return value % 3;
+    case K::kSentIoAction: return value % 3;
+    case K::kSendKind: return value % 4;
     case K::kBool: return value & 1;
     case K::kAttrs: return value & kAttrMask;
     case K::kMajor: return value % static_cast<uint32_t>(Major::kCount);
@@ -177,6 +251,11 @@ std::string ArgToText(absl::string_view name, ArgKind kind, uint32_t value) {
     case K::kMethod: return std::string(NameOf(kMethodNames, value));
     case K::kIoType: return std::string(NameOf(kIoTypeNames, value));
     case K::kIrql: return std::string(NameOf(kIrqlNames, value));
+    case K::kAnswer: return std::string(NameOf(kAnswerNames, value));
+    case K::kCancelMode: return std::string(NameOf(kCancelModeNames, value));
+    case K::kSentIoAction: return std::string(NameOf(kSentIoActionNames, value));
+    case K::kSendKind: return std::string(NameOf(kSendKindNames, value));
+    case K::kI32: return absl::StrCat(static_cast<int32_t>(value));
     default: (void)name; return absl::StrCat(value);
   }
 }
@@ -220,7 +299,8 @@ std::string ParseArg(ArgKind kind, absl::string_view text, uint32_t* value) {
         *value = slot;
         return "";
       }
-      return absl::StrFormat("expected a slot h0..h%d%s", kSlots - 1, kind == K::kHandle ? ", null, driver or bogus" : "");
+      return absl::StrFormat("expected a slot h0..h%d%s", kSlots - 1,
+                             kind == K::kHandle ? ", null, driver or bogus" : "");
     }
     case K::kStatus:
       for (const auto& [name, v] : StatusNames()) {
@@ -248,6 +328,17 @@ std::string ParseArg(ArgKind kind, absl::string_view text, uint32_t* value) {
       return Lookup(kMethodNames, text, value) ? "" : "expected buffered, in_direct, out_direct or neither";
     case K::kIoType: return Lookup(kIoTypeNames, text, value) ? "" : "expected buffered, direct or neither";
     case K::kIrql: return Lookup(kIrqlNames, text, value) ? "" : "expected passive, apc or dispatch";
+    case K::kAnswer: return Lookup(kAnswerNames, text, value) ? "" : "expected choices, inline, pend or forever";
+    case K::kCancelMode: return Lookup(kCancelModeNames, text, value) ? "" : "expected cancelled, ignore or normal";
+    case K::kSentIoAction: return Lookup(kSentIoActionNames, text, value) ? "" : "expected cancel, wait or leave";
+    case K::kSendKind:
+      return Lookup(kSendKindNames, text, value) ? "" : "expected read, write, ioctl or internal_ioctl";
+    case K::kI32: {
+      int32_t v;
+      if (!absl::SimpleAtoi(text, &v)) return absl::StrFormat("expected a signed number, got '%s'", text);
+      *value = static_cast<uint32_t>(v);
+      return "";
+    }
     default:
       if (!ParseNumber(text, value)) return absl::StrFormat("expected a number, got '%s'", text);
       return "";
@@ -289,7 +380,14 @@ Op Normalize(Op op) {
   return op;
 }
 
-Program Decode(absl::Span<const uint8_t> bytes) {
+bool UsesOnly(const Program& program, uint32_t op_count) {
+  for (const Op& op : program.ops) {
+    if (static_cast<uint32_t>(op.code) >= op_count) return false;
+  }
+  return true;
+}
+
+Program Decode(absl::Span<const uint8_t> bytes, uint32_t op_count) {
   Program program;
   if (bytes.size() < 2) return program;
   const size_t declared = bytes[0] | (size_t{bytes[1]} << 8);
@@ -298,7 +396,7 @@ Program Decode(absl::Span<const uint8_t> bytes) {
   size_t pos = 0;
   while (pos < ops.size()) {
     Op op;
-    op.code = static_cast<OpCode>(ops[pos++] % static_cast<uint8_t>(OpCode::kCount));
+    op.code = static_cast<OpCode>(ops[pos++] % std::clamp<uint32_t>(op_count, 1, kAllOpCount));
     const OpSpec& spec = GetOpSpec(op.code);
     bool complete = true;
     for (size_t i = 0; i < spec.args.size(); ++i) {
@@ -420,14 +518,13 @@ absl::StatusOr<Program> ParseText(absl::string_view text) {
         if (spec->args[i].name == name) index = i;
       }
       if (index == spec->args.size()) {
-        return absl::InvalidArgumentError(absl::StrFormat("%d:%d: %s has no argument '%s'", line_number,
-                                                          column_of(words[w]), spec->name, name));
+        return absl::InvalidArgumentError(
+            absl::StrFormat("%d:%d: %s has no argument '%s'", line_number, column_of(words[w]), spec->name, name));
       }
       uint32_t parsed = 0;
       const std::string error = ParseArg(spec->args[index].kind, value, &parsed);
       if (!error.empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrFormat("%d:%d: %s: %s", line_number, column_of(value), name, error));
+        return absl::InvalidArgumentError(absl::StrFormat("%d:%d: %s: %s", line_number, column_of(value), name, error));
       }
       op.args[index] = parsed;
       given[index] = true;

@@ -10,10 +10,10 @@
 #include <array>
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
 namespace wdfsim::program {
@@ -30,12 +30,12 @@ enum HandleRef : uint32_t {
 
 // Bits of an `attrs` argument (how WDF_OBJECT_ATTRIBUTES is built).
 enum AttributeBits : uint32_t {
-  kAttrCleanup = 0x1,   // EvtCleanupCallback set
-  kAttrDestroy = 0x2,   // EvtDestroyCallback set
-  kAttrContext = 0x4,   // the program's context type
-  kAttrBadSize = 0x8,   // Size one too small
-  kAttrZeroed = 0x10,   // memset instead of WDF_OBJECT_ATTRIBUTES_INIT
-  kAttrNone = 0x20,     // WDF_NO_OBJECT_ATTRIBUTES (the parent is ignored)
+  kAttrCleanup = 0x1,  // EvtCleanupCallback set
+  kAttrDestroy = 0x2,  // EvtDestroyCallback set
+  kAttrContext = 0x4,  // the program's context type
+  kAttrBadSize = 0x8,  // Size one too small
+  kAttrZeroed = 0x10,  // memset instead of WDF_OBJECT_ATTRIBUTES_INIT
+  kAttrNone = 0x20,    // WDF_NO_OBJECT_ATTRIBUTES (the parent is ignored)
   kAttrMask = 0x3F,
 };
 
@@ -72,26 +72,52 @@ enum class OpCode : uint8_t {
   kAdvanceTime,
   kRunReadyWork,
   kUnload,
+  // Sending: targets over scripted lower devices (SEMANTICS-WDF 1, 2, 4.2-4.5).
+  kTargetCreate,
+  kTargetStart,
+  kTargetStop,
+  kTargetPurge,
+  kTargetClose,
+  kTargetGetState,
+  kFormatRead,
+  kFormatWrite,
+  kFormatIoctl,
+  kFormatUsingCurrentType,
+  kRequestSend,
+  kRequestCancelSent,
+  kRequestChangeTarget,
+  kSendSynchronously,
+  kThreadExit,
   kCount,
 };
 
+// The ops of the request-lifecycle slice: the reference model's domain and
+// request_lifecycle_fuzzer's language.
+inline constexpr uint32_t kLifecycleOpCount = static_cast<uint32_t>(OpCode::kUnload) + 1;
+inline constexpr uint32_t kAllOpCount = static_cast<uint32_t>(OpCode::kCount);
+
 // How an argument is encoded and written.
 enum class ArgKind : uint8_t {
-  kSlot,    // 1 byte: h0..h7, the slot an op writes
-  kHandle,  // 1 byte: h0..h7, null, driver, bogus
-  kU8,      // 1 byte
-  kU16,     // 2 bytes, little-endian
-  kU32,     // 4 bytes, little-endian
-  kStatus,  // 4 bytes: an NTSTATUS, written by name where it has one
-  kBool,    // 1 byte: 0 or 1
-  kAttrs,   // 1 byte: AttributeBits
-  kMajor,   // 1 byte: read, write, ioctl, internal_ioctl
-  kMethod,  // 1 byte: buffered, in_direct, out_direct, neither
-  kIoType,  // 1 byte: buffered, direct, neither
-  kIrql,    // 1 byte: passive, apc, dispatch
+  kSlot,          // 1 byte: h0..h7, the slot an op writes
+  kHandle,        // 1 byte: h0..h7, null, driver, bogus
+  kU8,            // 1 byte
+  kU16,           // 2 bytes, little-endian
+  kU32,           // 4 bytes, little-endian
+  kStatus,        // 4 bytes: an NTSTATUS, written by name where it has one
+  kBool,          // 1 byte: 0 or 1
+  kAttrs,         // 1 byte: AttributeBits
+  kMajor,         // 1 byte: read, write, ioctl, internal_ioctl
+  kMethod,        // 1 byte: buffered, in_direct, out_direct, neither
+  kIoType,        // 1 byte: buffered, direct, neither
+  kIrql,          // 1 byte: passive, apc, dispatch
+  kAnswer,        // 1 byte: a lower device's answer: choices, inline, pend, forever
+  kCancelMode,    // 1 byte: cancelled, ignore, normal
+  kSentIoAction,  // 1 byte: cancel, wait, leave
+  kSendKind,      // 1 byte: read, write, ioctl, internal_ioctl
+  kI32,           // 4 bytes: a signed value (a timeout in ms: negative relative, positive absolute)
 };
 
-inline constexpr size_t kMaxArgs = 8;
+inline constexpr size_t kMaxArgs = 10;
 
 struct ArgSpec {
   absl::string_view name;
@@ -128,9 +154,12 @@ struct Program {
 Op Normalize(Op op);
 
 // Total: any bytes decode to a program. Layout: a 2-byte little-endian length
-// P of the op section (clamped), P bytes of ops (opcode byte, then each
-// argument's bytes; a truncated last op is dropped), then the choice bytes.
-Program Decode(absl::Span<const uint8_t> bytes);
+// P of the op section (clamped), P bytes of ops (opcode byte modulo
+// `op_count`, then each argument's bytes; a truncated last op is dropped),
+// then the choice bytes.
+Program Decode(absl::Span<const uint8_t> bytes, uint32_t op_count = kAllOpCount);
+// True if every op is one of the first `op_count` codes.
+bool UsesOnly(const Program& program, uint32_t op_count);
 std::vector<uint8_t> Encode(const Program& program);
 
 // The text form: a first line "wdfsim-program 1", then one op per line

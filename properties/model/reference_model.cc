@@ -26,9 +26,9 @@ struct RuleName {
   const char* name;
   bool bugcheck;  // the report stops the machine
 };
-constexpr RuleName kInvalidHandle{"InvalidHandle", true};                 // 0x10D/0x5
-constexpr RuleName kRequiredParameterNull{"RequiredParameterNull", true}; // 0x10D/0x4
-constexpr RuleName kObjectOverDereference{"ObjectOverDereference", true}; // 0x10D/0x7
+constexpr RuleName kInvalidHandle{"InvalidHandle", true};                  // 0x10D/0x5
+constexpr RuleName kRequiredParameterNull{"RequiredParameterNull", true};  // 0x10D/0x4
+constexpr RuleName kObjectOverDereference{"ObjectOverDereference", true};  // 0x10D/0x7
 constexpr RuleName kObjectDeleteNotAllowed{"ObjectDeleteNotAllowed", false};
 constexpr RuleName kKmdfIrql{"KmdfIrql", false};
 constexpr RuleName kReqDelete{"ReqDelete", false};
@@ -61,11 +61,11 @@ enum Irql : uint32_t { kPassive = 0, kApc = 1, kDispatch = 2 };
 
 enum class Kind {
   kDriver,
-  kMemory,           // WdfMemoryCreate
-  kPreallocated,     // WdfMemoryCreatePreallocated
-  kCreatedRequest,   // WdfRequestCreate (REQUEST_ALLOCATED_INTERNAL, no IRP)
-  kPresentedRequest, // queue-presented (REQUEST_ALLOCATED_FROM_IO)
-  kEmbeddedMemory,   // a presented request's m_SystemBuffer / m_OutputBuffer
+  kMemory,            // WdfMemoryCreate
+  kPreallocated,      // WdfMemoryCreatePreallocated
+  kCreatedRequest,    // WdfRequestCreate (REQUEST_ALLOCATED_INTERNAL, no IRP)
+  kPresentedRequest,  // queue-presented (REQUEST_ALLOCATED_FROM_IO)
+  kEmbeddedMemory,    // a presented request's m_SystemBuffer / m_OutputBuffer
 };
 
 bool IsRequest(Kind k) { return k == Kind::kCreatedRequest || k == Kind::kPresentedRequest; }
@@ -464,7 +464,8 @@ class Model {
     po.completions++;
     po.status = final_status;
     po.information = r.irp_info;
-    const uint64_t originator_buffer = (r.major == kRead || r.major == kWrite) ? r.length : std::max(r.in_len, r.out_len);
+    const uint64_t originator_buffer =
+        (r.major == kRead || r.major == kWrite) ? r.length : std::max(r.in_len, r.out_len);
     if ((final_status >> 30) != 3 && r.irp_info > originator_buffer) hazards_ |= kHazardInformationBeyondBuffer;
     r.has_irp = false;
     r.driver_owned = false;
@@ -759,6 +760,7 @@ class Model {
       case OpCode::kRunReadyWork: break;  // only the completion APC runs: nothing an op observes
       case OpCode::kUnload: Unload(); break;
       case OpCode::kCount: break;
+      default: break;  // sending ops are outside the lifecycle slice this model covers
     }
   }
 

@@ -49,8 +49,8 @@ struct ObjectSnapshot {
   uint32_t id = 0;  // program object id (0: driver, embedded memory)
   bool alive = false;
   int32_t references = 0;
-  int32_t irp_references = 0;    // requests only
-  int32_t min_references = 0;    // the lowest count it ever had while alive
+  int32_t irp_references = 0;  // requests only
+  int32_t min_references = 0;  // the lowest count it ever had while alive
   int32_t min_irp_references = 0;
 };
 

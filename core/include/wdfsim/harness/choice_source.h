@@ -17,14 +17,14 @@ namespace wdfsim {
 // What a choice decides. Recorded with each answer so traces and schedule
 // files say what was decided, not only the number.
 enum class ChoiceKind : uint8_t {
-  kRunReadyWork,    // at a scheduling point: let ready work run first (0 = no)
-  kPickReadyWork,   // which of several ready items runs
-  kCompletionApc,   // when the I/O manager's completion APC runs
-  kLowerAnswer,     // how a scripted lower driver answers
-  kTiming,          // a delay on the virtual clock
-  kCancel,          // whether an originator cancels
-  kThreadExit,      // whether a simulated thread exits here
-  kAllocation,      // whether an allocation fails
+  kRunReadyWork,   // at a scheduling point: let ready work run first (0 = no)
+  kPickReadyWork,  // which of several ready items runs
+  kCompletionApc,  // when the I/O manager's completion APC runs
+  kLowerAnswer,    // how a scripted lower driver answers
+  kTiming,         // a delay on the virtual clock
+  kCancel,         // whether an originator cancels
+  kThreadExit,     // whether a simulated thread exits here
+  kAllocation,     // whether an allocation fails
 };
 
 const char* ChoiceKindName(ChoiceKind kind);

@@ -11,15 +11,15 @@
 namespace wdfsim {
 
 enum class EventKind : uint8_t {
-  kDdi,              // a DDI was entered: ddi, object (the first handle argument)
-  kObjectCreated,    // object, a = parent object (0 = none)
+  kDdi,            // a DDI was entered: ddi, object (the first handle argument)
+  kObjectCreated,  // object, a = parent object (0 = none)
   kObjectDeleteCalled,
-  kObjectDisposed,   // cleanup callback time
-  kObjectDestroyed,  // destroy callback time, memory freed
-  kReference,        // object, a = count after
-  kDereference,      // object, a = count after
-  kCleanupCallback,  // object
-  kDestroyCallback,  // object
+  kObjectDisposed,     // cleanup callback time
+  kObjectDestroyed,    // destroy callback time, memory freed
+  kReference,          // object, a = count after
+  kDereference,        // object, a = count after
+  kCleanupCallback,    // object
+  kDestroyCallback,    // object
   kCompletionRoutine,  // object (request), a = status
   kRequestPresented,   // object, a = major function
   kRequestCompleted,   // object, a = status, b = information
@@ -32,13 +32,13 @@ enum class EventKind : uint8_t {
   kWorkRun,            // a = work item serial
   kReport,             // a = rule id
   kUnload,
-  kEventSet,           // a KeSetEvent (or the I/O manager's) on an event
+  kEventSet,              // a KeSetEvent (or the I/O manager's) on an event
   kIrpCompletionRoutine,  // a = irp serial: a stack location's IoCompletion routine runs
-  kIrpCancelRoutine,   // a = irp serial: IoCancelIrp calls the cancel routine
-  kTargetSend,         // object (request): the framework sends the IRP to its target
-  kTargetCompleted,    // object (request), a = status: the target completed the request's IRP
-  kTimerFired,         // object (request): the send timer's DPC runs
-  kNote,               // a = index into the trace's note table
+  kIrpCancelRoutine,      // a = irp serial: IoCancelIrp calls the cancel routine
+  kTargetSend,            // object (request): the framework sends the IRP to its target
+  kTargetCompleted,       // object (request), a = status: the target completed the request's IRP
+  kTimerFired,            // object (request): the send timer's DPC runs
+  kNote,                  // a = index into the trace's note table
 };
 
 struct TraceEvent {
@@ -52,7 +52,7 @@ struct TraceEvent {
 
 // Names the objects a trace mentions: serial -> "WDFREQUEST#3".
 struct TraceObject {
-  uint8_t type;  // core object type
+  uint8_t type;       // core object type
   std::string label;  // extra words, e.g. "presented IRP_MJ_READ"
 };
 

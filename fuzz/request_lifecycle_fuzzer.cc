@@ -11,6 +11,7 @@
 #include "interpreter.h"
 #include "model/reference_model.h"
 #include "mutator.h"
+#include "oracle.h"
 
 extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size) __attribute__((weak));
 
@@ -18,12 +19,9 @@ namespace {
 
 constexpr size_t kMaxInputBytes = 4096;  // keeps every input well under 10 ms
 
-[[noreturn]] void Fail(const char* oracle, const wdfsim::program::Program& program, const std::string& detail) {
-  std::fprintf(stderr, "ORACLE:%s %s\nprogram:\n%s", oracle, detail.c_str(), wdfsim::program::ToText(program).c_str());
-  std::abort();
-}
-
 }  // namespace
+
+using wdfsim::program::Fail;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > kMaxInputBytes) return 0;

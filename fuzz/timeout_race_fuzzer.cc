@@ -16,6 +16,7 @@
 #include <cstdlib>
 
 #include "interpreter.h"
+#include "oracle.h"
 #include "program/program.h"
 #include "wdfsim/ntstatus.h"
 
@@ -83,17 +84,14 @@ Program Build(const Scenario& s, const uint8_t* choices, size_t n) {
   return p;
 }
 
-[[noreturn]] void Fail(const char* oracle, const Program& program, const std::string& detail) {
-  std::fprintf(stderr, "ORACLE:%s %s\nprogram:\n%s", oracle, detail.c_str(), wdfsim::program::ToText(program).c_str());
-  std::abort();
-}
-
 bool Allowed(uint32_t status, const Scenario& s) {
   return status == static_cast<uint32_t>(s.status) || status == static_cast<uint32_t>(STATUS_IO_TIMEOUT) ||
          status == static_cast<uint32_t>(STATUS_CANCELLED);
 }
 
 }  // namespace
+
+using wdfsim::program::Fail;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 7 || size > 512) return 0;

@@ -226,22 +226,28 @@ int Replay(const std::vector<std::string>& args) {
   return exit_code;
 }
 
+// Reads one program file (text or bytes); a one-line error if it cannot.
+bool LoadProgram(const std::string& path, Program* program) {
+  std::vector<Input> inputs;
+  std::string error;
+  if (!CollectInputs(path, &inputs, &error) || inputs.size() != 1) {
+    std::fprintf(stderr, "wdfsim: %s\n", error.empty() ? (path + ": not a file").c_str() : error.c_str());
+    return false;
+  }
+  if (!ParseInput(inputs[0], program, &error)) {
+    std::fprintf(stderr, "wdfsim: %s\n", error.c_str());
+    return false;
+  }
+  return true;
+}
+
 int Show(const std::vector<std::string>& args) {
   if (args.size() != 1) {
     std::fprintf(stderr, "usage: wdfsim show FILE\n");
     return kExitBadInput;
   }
-  std::vector<Input> inputs;
-  std::string error;
-  if (!CollectInputs(args[0], &inputs, &error) || inputs.size() != 1) {
-    std::fprintf(stderr, "wdfsim: %s\n", error.empty() ? (args[0] + ": not a file").c_str() : error.c_str());
-    return kExitBadInput;
-  }
   Program program;
-  if (!ParseInput(inputs[0], &program, &error)) {
-    std::fprintf(stderr, "wdfsim: %s\n", error.c_str());
-    return kExitBadInput;
-  }
+  if (!LoadProgram(args[0], &program)) return kExitBadInput;
   std::printf("%s", wdfsim::program::ToText(program).c_str());
   return 0;
 }
@@ -251,17 +257,8 @@ int Encode(const std::vector<std::string>& args) {
     std::fprintf(stderr, "usage: wdfsim encode IN OUT\n");
     return kExitBadInput;
   }
-  std::vector<Input> inputs;
-  std::string error;
-  if (!CollectInputs(args[0], &inputs, &error) || inputs.size() != 1) {
-    std::fprintf(stderr, "wdfsim: %s\n", error.empty() ? (args[0] + ": not a file").c_str() : error.c_str());
-    return kExitBadInput;
-  }
   Program program;
-  if (!ParseInput(inputs[0], &program, &error)) {
-    std::fprintf(stderr, "wdfsim: %s\n", error.c_str());
-    return kExitBadInput;
-  }
+  if (!LoadProgram(args[0], &program)) return kExitBadInput;
   const std::vector<uint8_t> bytes = wdfsim::program::Encode(program);
   std::ofstream out(args[1], std::ios::binary);
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));

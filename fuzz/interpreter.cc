@@ -24,7 +24,8 @@ namespace {
 class State {
  public:
   State(const Program& program, const InterpreterOptions& options)
-      : choices_(program.choices), simulation_(choices_, options.simulation) {
+      : choices_(program.choices),
+        simulation_(options.choice_source != nullptr ? *options.choice_source : choices_, options.simulation) {
     simulation_.verifier().set_on_report([this](const Report& report) {
       if (current_ != nullptr) current_->rules.emplace_back(report.rule_info().name);
     });

@@ -17,6 +17,9 @@ struct InterpreterOptions {
   SimulationOptions simulation;
   // Keep the formatted trace and reports (replay); off in fuzzing loops.
   bool keep_text = false;
+  // Answers the simulation's choices instead of the program's choice bytes
+  // (the schedule explorer).
+  ChoiceSource* choice_source = nullptr;
 };
 
 struct RunResult {

@@ -13,6 +13,12 @@
 //       corpus/<area>/ path.
 //   wdfsim show FILE       Prints a program in the text form.
 //   wdfsim encode IN OUT   Writes the fuzzer bytes of a text program.
+//   wdfsim explore [--strategy=exhaustive|pct] SCENARIO
+//       Runs the program SCENARIO under every schedule (depth-first, bounded
+//       by --max-schedules=N and --depth=N) or under --runs=N PCT-style
+//       schedules with --deviations=N and --seed=N; prints how many ran and
+//       each distinct outcome, and writes the first failing schedule to
+//       --out=FILE (default SCENARIO.failing.txt). Exit 1 if one failed.
 //   wdfsim rules           Prints the verifier's rule catalog.
 #include <algorithm>
 #include <cstdio>
@@ -23,10 +29,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "explorer.h"
 #include "interpreter.h"
 #include "model/reference_model.h"
 #include "program/program.h"
@@ -269,6 +277,84 @@ int Encode(const std::vector<std::string>& args) {
   return 0;
 }
 
+// Parses --name=value into `value`; false (after a one-line error) if it is not a number.
+bool NumberFlag(const std::string& arg, const char* name, uint64_t* value, bool* matched) {
+  const std::string prefix = std::string("--") + name + "=";
+  if (arg.rfind(prefix, 0) != 0) return true;
+  *matched = true;
+  if (!absl::SimpleAtoi(arg.substr(prefix.size()), value)) {
+    std::fprintf(stderr, "wdfsim explore: %s needs a whole number\n", prefix.c_str());
+    return false;
+  }
+  return true;
+}
+
+int Explore(const std::vector<std::string>& args) {
+  wdfsim::program::ExploreOptions options;
+  std::string scenario, out;
+  for (const std::string& arg : args) {
+    bool matched = false;
+    uint64_t value = 0;
+    if (arg == "--strategy=exhaustive") {
+      options.strategy = wdfsim::program::ExploreOptions::Strategy::kExhaustive;
+      continue;
+    }
+    if (arg == "--strategy=pct") {
+      options.strategy = wdfsim::program::ExploreOptions::Strategy::kPct;
+      continue;
+    }
+    if (arg.rfind("--out=", 0) == 0) {
+      out = arg.substr(6);
+      continue;
+    }
+    if (!NumberFlag(arg, "max-schedules", &options.max_schedules, &matched) ||
+        !NumberFlag(arg, "runs", &options.runs, &matched) || !NumberFlag(arg, "seed", &options.seed, &matched)) {
+      return kExitBadInput;
+    }
+    if (!NumberFlag(arg, "depth", &value, &matched)) return kExitBadInput;
+    if (matched && arg.rfind("--depth=", 0) == 0) options.max_depth = static_cast<uint32_t>(value);
+    if (!NumberFlag(arg, "deviations", &value, &matched)) return kExitBadInput;
+    if (matched && arg.rfind("--deviations=", 0) == 0) options.deviations = static_cast<uint32_t>(value);
+    if (matched) continue;
+    if (!arg.empty() && arg[0] == '-') {
+      std::fprintf(stderr, "wdfsim explore: unknown flag %s\n", arg.c_str());
+      return kExitBadInput;
+    }
+    if (!scenario.empty()) {
+      std::fprintf(stderr, "wdfsim explore: one scenario at a time\n");
+      return kExitBadInput;
+    }
+    scenario = arg;
+  }
+  if (scenario.empty()) {
+    std::fprintf(stderr, "usage: wdfsim explore [--strategy=exhaustive|pct] [flags] SCENARIO\n");
+    return kExitBadInput;
+  }
+  Program program;
+  if (!LoadProgram(scenario, &program)) return kExitBadInput;
+  const wdfsim::program::ExploreResult result = wdfsim::program::Explore(program, options);
+  const bool exhaustive = options.strategy == wdfsim::program::ExploreOptions::Strategy::kExhaustive;
+  std::printf("%llu schedules ran (%s)\n%zu distinct outcomes:\n", static_cast<unsigned long long>(result.schedules),
+              exhaustive
+                  ? (result.exhaustive_complete ? "all of them" : "bounded: --max-schedules reached")
+                  : absl::StrFormat("PCT-style, %d deviations, seed %d", options.deviations, options.seed).c_str(),
+              result.outcomes.size());
+  for (const auto& [outcome, count] : result.outcomes) {
+    std::printf("  %8llu x %s\n", static_cast<unsigned long long>(count), outcome.c_str());
+  }
+  if (!result.first_failure) return 0;
+  if (out.empty()) out = fs::path(scenario).filename().string() + ".failing.txt";
+  std::ofstream file(out);
+  file << "# The first failing schedule wdfsim explore found for " << scenario << "\n"
+       << wdfsim::program::ToText(*result.first_failure);
+  if (!file) {
+    std::fprintf(stderr, "wdfsim: %s: cannot write\n", out.c_str());
+    return kExitBadInput;
+  }
+  std::printf("first failing schedule written to %s (wdfsim replay %s)\n", out.c_str(), out.c_str());
+  return kExitFinding;
+}
+
 int Rules() {
   std::printf("%-30s %-9s %-18s %s\n", "rule", "severity", "bug check", "meaning");
   for (const wdfsim::Rule& rule : wdfsim::RuleCatalog()) {
@@ -289,6 +375,8 @@ void Usage() {
                "usage: wdfsim replay [--trace] [--check] [--target=NAME] FILE|DIR...\n"
                "       wdfsim show FILE\n"
                "       wdfsim encode IN OUT\n"
+               "       wdfsim explore [--strategy=exhaustive|pct] [--max-schedules=N] [--depth=N]\n"
+               "                      [--runs=N] [--deviations=N] [--seed=N] [--out=FILE] SCENARIO\n"
                "       wdfsim rules\n");
 }
 
@@ -305,6 +393,7 @@ int main(int argc, char** argv) {
   if (command == "show") return Show(args);
   if (command == "encode") return Encode(args);
   if (command == "rules") return Rules();
+  if (command == "explore") return Explore(args);
   std::fprintf(stderr, "wdfsim: unknown command '%s'\n", command.c_str());
   Usage();
   return kExitBadInput;

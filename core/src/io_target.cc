@@ -70,6 +70,13 @@ NTSTATUS IoTarget::ValidateTarget(Request& request) {
   IRP* irp = request.irp_;
   if (irp != nullptr && irp->CurrentLocation - 1 >= stack_size_) return STATUS_SUCCESS;
   if (irp == nullptr || request.allocation_ == Request::Allocation::kInternal) {
+    if (irp != nullptr && request.completion_refs_ != 0) {
+      // The framework has no check here: it would free an IRP a lower
+      // driver still owns.
+      world().Report(RuleId::kFormatWhileSent, Ddi::kNone,
+                     "the request was formatted for another target while still pending on one: its IRP would be freed",
+                     {&request, this});
+    }
     IRP* fresh = AllocateIrp(world(), stack_size_, IrpOrigin::kFramework);
     if (fresh == nullptr) return STATUS_INSUFFICIENT_RESOURCES;
     if (irp != nullptr) FreeIrp(world(), irp);
@@ -82,19 +89,23 @@ NTSTATUS IoTarget::ValidateTarget(Request& request) {
 
 NTSTATUS IoTarget::Format(Request& request, UCHAR major, ULONG ioctl, const FormatBuffer& input,
                           const FormatBuffer& output, LONGLONG device_offset) {
-  const NTSTATUS status = ValidateTarget(request);
-  if (!NT_SUCCESS(status)) return status;
-  Request::FormatContext& c = request.context_;
   const bool ioctl_request = major == IRP_MJ_DEVICE_CONTROL || major == IRP_MJ_INTERNAL_DEVICE_CONTROL;
-  // StoreAndReferenceMemory: during the format, before the buffers are set up.
-  if (major == IRP_MJ_READ) {
-    c.memory = output.memory;
-  } else {
-    c.memory = input.memory;
-    if (ioctl_request) c.other_memory = output.memory;
+  // StoreAndReferenceMemory. The references are taken before ValidateTarget
+  // releases the previous format's, so memory both formats name survives
+  // (the framework's order would free it under the new format).
+  MemoryBase* memory = major == IRP_MJ_READ ? output.memory : input.memory;
+  MemoryBase* other_memory = ioctl_request ? output.memory : nullptr;
+  if (memory != nullptr) memory->AddRef();
+  if (other_memory != nullptr) other_memory->AddRef();
+  const NTSTATUS status = ValidateTarget(request);
+  if (!NT_SUCCESS(status)) {
+    if (memory != nullptr) memory->Release(Ddi::kNone);
+    if (other_memory != nullptr) other_memory->Release(Ddi::kNone);
+    return status;
   }
-  if (c.memory != nullptr) c.memory->AddRef();
-  if (c.other_memory != nullptr) c.other_memory->AddRef();
+  Request::FormatContext& c = request.context_;
+  c.memory = memory;
+  c.other_memory = other_memory;
 
   IRP* irp = request.irp_;
   c.saved = true;
@@ -115,6 +126,7 @@ NTSTATUS IoTarget::Format(Request& request, UCHAR major, ULONG ioctl, const Form
     if (device_->Flags & DO_BUFFERED_IO) {
       c.double_buffer = DoubleBuffer(major == IRP_MJ_WRITE ? data : FormatBuffer{}, data.length);
       irp->AssociatedIrp.SystemBuffer = c.double_buffer;
+      irp->Flags &= ~ULONG{IRP_DEALLOCATE_BUFFER};  // the framework frees its double buffer
       if (major == IRP_MJ_READ) {
         c.copy_back_to = data.buffer;
         c.copy_back_length = data.length;
@@ -136,6 +148,7 @@ NTSTATUS IoTarget::Format(Request& request, UCHAR major, ULONG ioctl, const Form
       case METHOD_BUFFERED:
         c.double_buffer = DoubleBuffer(input, std::max(input.length, output.length));
         irp->AssociatedIrp.SystemBuffer = c.double_buffer;
+        irp->Flags &= ~ULONG{IRP_DEALLOCATE_BUFFER};
         c.copy_back_to = output.buffer;
         c.copy_back_length = output.length;
         break;
@@ -144,6 +157,7 @@ NTSTATUS IoTarget::Format(Request& request, UCHAR major, ULONG ioctl, const Form
         if (input.length > 0) {
           c.double_buffer = DoubleBuffer(input, input.length);
           irp->AssociatedIrp.SystemBuffer = c.double_buffer;
+          irp->Flags &= ~ULONG{IRP_DEALLOCATE_BUFFER};
         }
         c.mdl = output.length > 0 ? NewMdl(output.buffer, output.length) : nullptr;
         irp->MdlAddress = c.mdl;

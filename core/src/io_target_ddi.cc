@@ -1,5 +1,6 @@
 // WDFIOTARGET and sending DDIs (SEMANTICS-WDF 1.2, 2, 3.2, 4.2-4.5, 4.9;
 // fxiotargetapi.cpp, fxrequestapi.cpp).
+#include <cstring>
 #include <memory>
 
 #include "absl/strings/str_format.h"
@@ -68,7 +69,9 @@ NTSTATUS MemoryBuffer(MemoryBase* memory, const WDFMEMORY_OFFSET* offsets, Forma
 NTSTATUS DescriptorBuffer(World& w, const WDF_MEMORY_DESCRIPTOR* descriptor, Ddi ddi, FormatBuffer* out) {
   *out = FormatBuffer{};
   if (descriptor == nullptr) return STATUS_SUCCESS;
-  switch (descriptor->Type) {
+  int type;  // C callers may store any value: read it as an integer
+  memcpy(&type, &descriptor->Type, sizeof(type));
+  switch (type) {
     case WdfMemoryDescriptorTypeBuffer:
       if (descriptor->u.BufferType.Buffer == nullptr) return STATUS_INVALID_PARAMETER;
       out->buffer = descriptor->u.BufferType.Buffer;

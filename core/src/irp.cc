@@ -253,15 +253,9 @@ void CompleteIrp(World& world, IRP* irp, CCHAR priority_boost, Ddi ddi) {
       PDEVICE_OBJECT device = creator ? nullptr : IoGetCurrentIrpStackLocation(irp)->DeviceObject;
       const bool pending_returned = irp->PendingReturned;
       world.Log(EventKind::kIrpCompletionRoutine, ddi, 0, serial);
-      const NTSTATUS routine_status = routine(device, irp, context);
-      if (creator && (IoGetCurrentIrpStackLocation(irp)->Control & SL_PENDING_RETURNED)) {
-        world.Report(RuleId::kCreatorMarkedPending, ddi,
-                     absl::StrFormat("the creator's completion routine called IoMarkIrpPending on IRP#%d, which has "
-                                     "no stack location of its own (pool corruption)",
-                                     serial));
-      }
-      if (routine_status == STATUS_MORE_PROCESSING_REQUIRED) return;
-      // The routine owns the location above it: it must propagate pending.
+      // After STATUS_MORE_PROCESSING_REQUIRED the IRP is the routine's: it may
+      // be freed already, and nothing here touches it again.
+      if (routine(device, irp, context) == STATUS_MORE_PROCESSING_REQUIRED) return;
       record = world.FindIrp(irp);
       if (record == nullptr || record->freed) {
         world.Report(RuleId::kIrpDoubleFree, ddi,
@@ -269,6 +263,13 @@ void CompleteIrp(World& world, IRP* irp, CCHAR priority_boost, Ddi ddi) {
                                      "STATUS_MORE_PROCESSING_REQUIRED",
                                      serial));
       }
+      if (creator && (IoGetCurrentIrpStackLocation(irp)->Control & SL_PENDING_RETURNED)) {
+        world.Report(RuleId::kCreatorMarkedPending, ddi,
+                     absl::StrFormat("the creator's completion routine called IoMarkIrpPending on IRP#%d, which has "
+                                     "no stack location of its own (pool corruption)",
+                                     serial));
+      }
+      // The routine owns the location above it: it must propagate pending.
       if (pending_returned && !creator && !(IoGetCurrentIrpStackLocation(irp)->Control & SL_PENDING_RETURNED)) {
         world.Report(RuleId::kPendingReturnedNotPropagated, ddi,
                      absl::StrFormat("the completion routine saw PendingReturned on IRP#%d and did not call "

@@ -72,7 +72,17 @@ Request::Request(World& world, Allocation allocation) : Object(world, ObjectType
 
 Request::~Request() {
   if (world().switching_off()) {
-    std::free(context_.double_buffer);  // the IRP's own memory (and MDL chain) goes with the IRPs
+    // The world frees the IRPs after the objects: give the IRP back its own
+    // buffer fields, so each buffer is freed once.
+    FormatContext& c = context_;
+    if (c.saved && irp_ != nullptr) {
+      irp_->AssociatedIrp.SystemBuffer = c.saved_system_buffer;
+      irp_->UserBuffer = c.saved_user_buffer;
+      irp_->MdlAddress = c.saved_mdl;
+      irp_->Flags = c.saved_flags;
+    }
+    std::free(c.double_buffer);
+    std::free(c.mdl);
   } else {
     ReleaseAndRestore();
   }

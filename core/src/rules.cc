@@ -93,6 +93,10 @@ const Rule kRules[] = {
      "WdfRequestFormatRequestUsingCurrentType"},
     {RuleId::kSyncReqSend, "SyncReqSend", S::kLint, 0, 0, 0,
      "a synchronous send without a timeout: it hangs if the target never completes", "IoTarget::SubmitSync"},
+    {RuleId::kFormatWhileSent, "FormatWhileSent", S::kBugCheck, 0, 0, 0,
+     "a request still pending on an I/O target was formatted for a target needing a new IRP: the IRP the lower "
+     "driver owns is freed (memory corruption)",
+     "IoTarget::ValidateTarget"},
     {RuleId::kMemoryCopyReadOnly, "MemoryCopyReadOnly", S::kBreak, 0, 0, 0,
      "WdfMemoryCopyFromBuffer into read-only memory (STATUS_ACCESS_VIOLATION)", "WdfMemoryCopyFromBuffer"},
     {RuleId::kMultipleIrpComplete, "DoubleIrpCompletion", S::kBugCheck, kMultipleIrpCompleteRequests, 0, 0,

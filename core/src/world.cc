@@ -37,16 +37,16 @@ World::World(Simulation& simulation, ChoiceSource& choices, const SimulationOpti
 World::~World() {
   // The machine is switched off: free everything, run no callbacks.
   switching_off_ = true;
+  std::vector<Object*> objects;
+  for (auto& [serial, object] : live_) objects.push_back(object);
+  live_.clear();
+  for (Object* object : objects) delete object;
   for (auto& [irp, record] : irps_) {
     if (record.freed) continue;
     if (record.user_buffer != nullptr) std::free(record.user_buffer);
     FreeIrpMemory(const_cast<IRP*>(irp));
   }
   irps_.clear();
-  std::vector<Object*> objects;
-  for (auto& [serial, object] : live_) objects.push_back(object);
-  live_.clear();
-  for (Object* object : objects) delete object;
   g_current = nullptr;
 }
 

@@ -101,7 +101,7 @@ FORCEINLINE VOID WDF_OBJECT_ATTRIBUTES_INIT(_Out_ PWDF_OBJECT_ATTRIBUTES Attribu
   WDFSIM_EXTERN_C __attribute__((weak)) const WDF_OBJECT_CONTEXT_TYPE_INFO WDF_TYPE_NAME_TO_TYPE_INFO( \
       _contexttype) = {sizeof(WDF_OBJECT_CONTEXT_TYPE_INFO), (PCHAR) #_contexttype, sizeof(_contexttype), \
                        _UniqueType, _GetUniqueType};                                                \
-  FORCEINLINE _contexttype* _castingfunction(_In_ WDFOBJECT Handle) {                               \
+  __attribute__((unused)) FORCEINLINE _contexttype* _castingfunction(_In_ WDFOBJECT Handle) {       \
     return (_contexttype*)WdfObjectGetTypedContextWorker(Handle,                                   \
                                                          WDF_GET_CONTEXT_TYPE_INFO(_contexttype)->UniqueType); \
   }

@@ -57,6 +57,7 @@ enum class RuleId : uint16_t {
   kFormatNoMoreStackLocations,
   kFormatNullIrp,
   kSyncReqSend,
+  kFormatWhileSent,
   kMemoryCopyReadOnly,
   // WDM (SEMANTICS-WDM A.2-A.4, B.1).
   kMultipleIrpComplete,

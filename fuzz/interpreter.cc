@@ -374,6 +374,7 @@ void State::ExecuteSending(const Op& op, OpOutcome& out) {
       out.value = bytes;
       break;
     }
+    case OpCode::kPassTime: simulation_.PassTime(a("ticks")); break;
     case OpCode::kThreadExit:
       simulation_.ExitThread(a("application") ? simulation_.application_thread() : simulation_.driver_thread());
       break;

@@ -97,9 +97,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 7 || size > 512) return 0;
   Scenario s;
   s.sync = data[0] & 1;
-  s.answer = 1 + (data[0] >> 1) % 3;
-  s.status = kStatuses[(data[0] >> 3) % 4];
-  s.on_cancel = (data[0] >> 5) % 3;
+  s.answer = 1 + ((data[0] >> 1) & 3) % 3;
+  s.status = kStatuses[(data[0] >> 3) & 3];
+  s.on_cancel = ((data[0] >> 5) & 3) % 3;
   s.dispatch_level = data[0] >> 7;
   s.information = data[1] % 17;
   s.delay_ms = data[2] % 60;

@@ -248,8 +248,8 @@ void IoTarget::SendIrp(Request& request) {
 
 void IoTarget::Pend(Request& request) {
   pended_.push_back(&request);
-  IoSetCancelRoutine(request.irp_, PendedCancelRoutine);
-  if (request.irp_->Cancel && IoSetCancelRoutine(request.irp_, nullptr) != nullptr) {
+  ExchangeCancelRoutine(request.irp_, PendedCancelRoutine);
+  if (request.irp_->Cancel && ExchangeCancelRoutine(request.irp_, nullptr) != nullptr) {
     FailPended(request, STATUS_CANCELLED);
   }
 }
@@ -268,13 +268,10 @@ void IoTarget::OnPendedCancelled(Request& request, IRP*) {
 
 void IoTarget::ResendPended() {
   const std::vector<Request*> pended = pended_;
-  pended_.clear();
   for (Request* request : pended) {
     // The dequeue side of the CSQ: a cancel in progress owns the request.
-    if (IoSetCancelRoutine(request->irp_, nullptr) == nullptr) {
-      pended_.push_back(request);
-      continue;
-    }
+    if (ExchangeCancelRoutine(request->irp_, nullptr) == nullptr) continue;
+    pended_.erase(std::remove(pended_.begin(), pended_.end(), request), pended_.end());
     // DrainPendedRequestsLocked(resend): the timer is dropped, none is restarted.
     CancelTimer(*request);
     sent_.push_back(request);
@@ -317,9 +314,16 @@ void IoTarget::OnTimerDpc(Request& request) {
     complete = CanComplete(request);
   } else {
     request.target_flags_ |= kCancelledFromTimer;
+#ifdef WDFSIM_PLANTED_TIMER_BUG
+    // Planted bug (tests only): the timer cancels and completes without
+    // taking a completion reference, racing the lower driver's completion.
+    Cancel(request, Ddi::kTargetTimer);
+    complete = true;
+#else
     IncrementGreaterThanZero(request);
     Cancel(request, Ddi::kTargetTimer);
     complete = CanComplete(request);
+#endif
   }
   if (complete) {
     MorphTimeout(request);
@@ -528,7 +532,8 @@ void IoTarget::Purge(WDF_IO_TARGET_PURGE_IO_ACTION action, Ddi ddi) {
   if (state_ == WdfIoTargetClosed || state_ == WdfIoTargetDeleted) return;
   state_ = WdfIoTargetPurged;
   for (Request* request : std::vector<Request*>(pended_)) {
-    if (IoSetCancelRoutine(request->irp_, nullptr) != nullptr) FailPended(*request, STATUS_WDF_DEVICE_REMOVED_NOT_SENT);
+    if (ExchangeCancelRoutine(request->irp_, nullptr) != nullptr)
+      FailPended(*request, STATUS_WDF_DEVICE_REMOVED_NOT_SENT);
   }
   CancelSent(ddi);
   if (action == WdfIoTargetPurgeIoAndWait) WaitForSentIo(ddi);
@@ -538,7 +543,8 @@ void IoTarget::Close(Ddi ddi) {
   if (state_ == WdfIoTargetDeleted) return;
   state_ = WdfIoTargetClosed;
   for (Request* request : std::vector<Request*>(pended_)) {
-    if (IoSetCancelRoutine(request->irp_, nullptr) != nullptr) FailPended(*request, STATUS_WDF_DEVICE_REMOVED_NOT_SENT);
+    if (ExchangeCancelRoutine(request->irp_, nullptr) != nullptr)
+      FailPended(*request, STATUS_WDF_DEVICE_REMOVED_NOT_SENT);
   }
   CancelSent(ddi);
   WaitForSentIo(ddi);

@@ -29,6 +29,13 @@ NTSTATUS CallDriver(World& world, PDEVICE_OBJECT device, IRP* irp, Ddi ddi);
 void CompleteIrp(World& world, IRP* irp, CCHAR priority_boost, Ddi ddi);
 // IoCancelIrp (SEMANTICS-WDM A.4.1).
 BOOLEAN CancelIrp(World& world, IRP* irp, Ddi ddi);
+// IoSetCancelRoutine's exchange, for the framework's own use: no DDI entry,
+// so no scheduling point inside framework code that holds its locks.
+inline PDRIVER_CANCEL ExchangeCancelRoutine(IRP* irp, PDRIVER_CANCEL routine) {
+  PDRIVER_CANCEL old = irp->CancelRoutine;
+  irp->CancelRoutine = routine;
+  return old;
+}
 // KeSetEvent's effect, shared with the completion APC.
 LONG SignalEvent(World& world, PKEVENT event);
 // The live record of `irp`: a freed or unknown IRP is reported (IrpDoubleFree).

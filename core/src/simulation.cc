@@ -34,6 +34,7 @@ Verifier& Simulation::verifier() { return world_->verifier(); }
 const Trace& Simulation::trace() const { return world_->trace(); }
 int64_t Simulation::now() const { return world_->now(); }
 void Simulation::AdvanceTime(int64_t ticks) { world_->AdvanceTime(ticks); }
+void Simulation::PassTime(int64_t ticks) { world_->PassTime(ticks); }
 void Simulation::RunReadyWork() { world_->RunReadyWork(); }
 KIRQL Simulation::irql() const { return world_->irql(); }
 void Simulation::SetIrql(KIRQL irql) { world_->SetIrql(irql); }

@@ -307,6 +307,12 @@ void World::AdvanceTime(int64_t ticks) {
   RunReadyWork();
 }
 
+void World::PassTime(int64_t ticks) {
+  if (ticks <= 0) return;
+  now_ += ticks;
+  Log(EventKind::kTimeAdvanced, Ddi::kNone, 0, now_);
+}
+
 SimThread* World::FindThread(PETHREAD thread) const {
   for (const auto& t : threads_) {
     if (static_cast<_KTHREAD*>(t.get()) == thread) return t.get();

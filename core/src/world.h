@@ -128,6 +128,8 @@ class World {
   void RunReadyWork();
   // Runs work falling due up to now + ticks, then sets the clock there.
   void AdvanceTime(int64_t ticks);
+  // Moves the clock to now + ticks without running anything.
+  void PassTime(int64_t ticks);
   bool HasReadyWork() const;
 
   // ---- Threads ----

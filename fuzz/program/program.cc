@@ -130,6 +130,7 @@ const std::vector<OpSpec>& Specs() {
         {"flags", K::kU8},
         {"timeout_ms", K::kI32}}},
       {OpCode::kThreadExit, "thread_exit", {{"application", K::kBool}}},
+      {OpCode::kPassTime, "pass_time", {{"ticks", K::kU32}}},
   };
   return specs;
 }

@@ -88,6 +88,7 @@ enum class OpCode : uint8_t {
   kRequestChangeTarget,
   kSendSynchronously,
   kThreadExit,
+  kPassTime,
   kCount,
 };
 

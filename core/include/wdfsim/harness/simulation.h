@@ -99,6 +99,9 @@ class Simulation {
   int64_t now() const;
   // Runs the work that falls due over the next `ticks`, advancing the clock.
   void AdvanceTime(int64_t ticks);
+  // Moves the clock only: the driver thread kept running for `ticks`. Work
+  // that fell due runs at the next scheduling points, as the choices say.
+  void PassTime(int64_t ticks);
   // Runs every item of work that is ready now.
   void RunReadyWork();
 

@@ -95,12 +95,12 @@ NTSTATUS IoTarget::Format(Request& request, UCHAR major, ULONG ioctl, const Form
   // (the framework's order would free it under the new format).
   MemoryBase* memory = major == IRP_MJ_READ ? output.memory : input.memory;
   MemoryBase* other_memory = ioctl_request ? output.memory : nullptr;
-  if (memory != nullptr) memory->AddRef();
-  if (other_memory != nullptr) other_memory->AddRef();
+  if (memory != nullptr) memory->AddFormatReference();
+  if (other_memory != nullptr) other_memory->AddFormatReference();
   const NTSTATUS status = ValidateTarget(request);
   if (!NT_SUCCESS(status)) {
-    if (memory != nullptr) memory->Release(Ddi::kNone);
-    if (other_memory != nullptr) other_memory->Release(Ddi::kNone);
+    if (memory != nullptr) memory->ReleaseFormatReference(Ddi::kNone);
+    if (other_memory != nullptr) other_memory->ReleaseFormatReference(Ddi::kNone);
     return status;
   }
   Request::FormatContext& c = request.context_;

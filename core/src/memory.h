@@ -16,6 +16,23 @@ class MemoryBase : public Object {
   virtual void* buffer() const = 0;
   virtual size_t size() const = 0;
   virtual bool read_only() const = 0;
+  // The references formats hold (StoreAndReferenceMemory), taken and dropped
+  // through these so that a driver releasing one of them is caught when the
+  // object would be freed under the framework.
+  void AddFormatReference() {
+    ++format_references_;
+    AddRef();
+  }
+  void ReleaseFormatReference(Ddi ddi) {
+    --format_references_;
+    Release(ddi);
+  }
+
+ protected:
+  void FinalRelease(Ddi ddi) override;
+
+ private:
+  int32_t format_references_ = 0;
 };
 
 // WdfMemoryCreate (the buffer is the framework's, freed with the object) and

@@ -96,7 +96,7 @@ class Object {
   void RunCleanupCallbacks();
   // Reached when the last reference goes: the over-dereference check, then
   // EvtDestroyCallback and the free.
-  void FinalRelease(Ddi ddi);
+  virtual void FinalRelease(Ddi ddi);
   void Destroy();
 
   int32_t references_ = 1;  // the creation reference

@@ -196,8 +196,8 @@ void Request::ReleaseAndRestore() {
   c = FormatContext{};
   c.present = present;
   WDF_REQUEST_COMPLETION_PARAMS_INIT(&c.params);
-  if (memory != nullptr) memory->Release(Ddi::kNone);
-  if (other != nullptr) other->Release(Ddi::kNone);
+  if (memory != nullptr) memory->ReleaseFormatReference(Ddi::kNone);
+  if (other != nullptr) other->ReleaseFormatReference(Ddi::kNone);
 }
 
 void Request::Delete(Ddi ddi) {

@@ -70,9 +70,11 @@ void Object::Release(Ddi ddi) {
 
 void Object::FinalRelease(Ddi ddi) {
   // ~FxObject: freed while still parented or with children, i.e. never
-  // deleted (SEMANTICS-WDF 6.1); the driver object must always be disposed.
-  if (!disposed_ &&
-      (parent_ != nullptr || !children_.empty() || type_ == ObjectType::kDriver || type_ == ObjectType::kDevice)) {
+  // deleted (SEMANTICS-WDF 6.1) -- even if a deleting parent already disposed
+  // it, the parent still owns its creation reference; the driver object
+  // must always be disposed.
+  if (parent_ != nullptr || !children_.empty() ||
+      (!disposed_ && (type_ == ObjectType::kDriver || type_ == ObjectType::kDevice))) {
     // ~FxObject on an object never deleted: freed through WdfObjectDereference.
     world_.Report(RuleId::kObjectOverDereference, ddi,
                   "the last reference was released while the object was never deleted "

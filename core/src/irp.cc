@@ -172,6 +172,9 @@ NTSTATUS CallDriver(World& world, PDEVICE_OBJECT device, IRP* irp, Ddi ddi) {
   IO_STACK_LOCATION* location = irp->Tail.Overlay.CurrentStackLocation;
   location->DeviceObject = device;
   const int index = irp->CurrentLocation;
+  // A fresh dispatch into this location: what an earlier send of the same
+  // IRP marked there does not count.
+  if (index >= 1 && index <= 32) record->pending_marked &= ~(1u << (index - 1));
   if (!record->call_frames.empty()) record->call_frames.back() = true;  // the caller's dispatch passed it down
   record->call_frames.push_back(false);
   PDRIVER_DISPATCH dispatch = nullptr;

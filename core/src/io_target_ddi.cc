@@ -290,7 +290,9 @@ BOOLEAN WdfRequestCancelSentRequest(WDFREQUEST Request) {
   World& w = World::Current();
   w.EnterDdi(Ddi::kWdfRequestCancelSentRequest, Request);
   auto* request = ResolveRequest(w, Request, Ddi::kWdfRequestCancelSentRequest);
-  if (request->target() == nullptr) {
+  // Never sent, or completed (its last target may be gone since): the cancel
+  // only sticks (SEMANTICS-WDF 4.5).
+  if (request->target() == nullptr || request->completion_references() == 0) {
     request->MarkCanceled();
     return FALSE;
   }

@@ -177,6 +177,17 @@ void Request::Dispose() {
   RunCleanupCallbacks();
 }
 
+void Request::FinalRelease(Ddi ddi) {
+  if (irp_references_ > 0) {
+    world().Report(
+        RuleId::kRequestFreedWithMemoryReferenced, ddi,
+        absl::StrFormat("the request is freed while %d reference%s on its WDFMEMORY %s outstanding", irp_references_,
+                        irp_references_ == 1 ? "" : "s", irp_references_ == 1 ? "is" : "are"),
+        {this});
+  }
+  Object::FinalRelease(ddi);
+}
+
 void Request::ReleaseAndRestore() {
   FormatContext& c = context_;
   if (!c.present && !c.saved && c.memory == nullptr) return;

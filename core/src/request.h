@@ -117,6 +117,9 @@ class Request final : public Object {
 
  protected:
   void Dispose() override;
+  // The request's embedded WDFMEMORY dies with it: a reference still held
+  // on it (by a driver or a formatted sub-request) would dangle.
+  void FinalRelease(Ddi ddi) override;
 
  private:
   friend class IoTarget;

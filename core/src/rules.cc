@@ -45,6 +45,10 @@ const Rule kRules[] = {
     {RuleId::kCompleteWithMemoryReferenced, "CompleteWithMemoryReferenced", S::kBugCheck, kWdfViolation, 0x3, 0,
      "a request was completed while a WDFMEMORY retrieved from it is still referenced (WDF_VERIFIER_FATAL_ERROR)",
      "Request::CompleteInternal (FxRequest::CompleteInternal)"},
+    {RuleId::kRequestFreedWithMemoryReferenced, "RequestFreedWithMemoryReferenced", S::kBugCheck, 0, 0, 0,
+     "a request was freed (deleted instead of completed) while a WDFMEMORY retrieved from it is still referenced: "
+     "the reference dangles (memory corruption)",
+     "Request::FinalRelease"},
     {RuleId::kInformationLengthMismatch, "InformationLengthMismatch", S::kBugCheck, kWdfViolation, 0x6, 0x4,
      "a read, write or ioctl was completed with success and Information larger than its buffer",
      "Request::CompleteInternal (VerifyCompleteInternal)"},

@@ -38,6 +38,7 @@ enum class RuleId : uint16_t {
   kDoubleCompletion,
   kRequestNotOwned,
   kCompleteWithMemoryReferenced,
+  kRequestFreedWithMemoryReferenced,
   kInformationLengthMismatch,
   kRequestAlreadyCompleted,
   kRequestMemoryOverRelease,

@@ -35,6 +35,9 @@ constexpr RuleName kReqDelete{"ReqDelete", false};
 constexpr RuleName kDoubleCompletion{"DoubleCompletion", false};
 constexpr RuleName kRequestNotOwned{"RequestNotOwned", false};
 constexpr RuleName kCompleteWithMemoryReferenced{"CompleteWithMemoryReferenced", true};  // 0x10D/0x3
+// A request freed (deleted, never completed) while its embedded memory is
+// referenced: the reference would dangle.
+constexpr RuleName kRequestFreedWithMemoryReferenced{"RequestFreedWithMemoryReferenced", true};
 constexpr RuleName kInformationLengthMismatch{"InformationLengthMismatch", true};        // 0x10D/0x6/0x4
 constexpr RuleName kRequestAlreadyCompleted{"RequestAlreadyCompleted", false};
 constexpr RuleName kRequestMemoryOverRelease{"RequestMemoryOverRelease", false};
@@ -248,12 +251,13 @@ class Model {
   // has not run, destroy callback, free).
   void FinalRelease(int i) {
     Obj& o = objs_[i];
-    if (!o.disposed) {
-      // 6.1: 0x7 when the never-deleted object still has a parent or
-      // children; ~FxDriver bug-checks whenever it was not disposed.
-      const bool documented = o.kind == Kind::kDriver || o.parent >= 0 || !o.children.empty();
-      if (documented || Follow(kDevOverDereferenceUnparented)) Report(kObjectOverDereference);
-    }
+    if (o.kind == Kind::kPresentedRequest && o.irp_refs > 0) Report(kRequestFreedWithMemoryReferenced);
+    // 6.1: 0x7 when the object still has a parent or children (its parent
+    // owns the creation reference, disposed or not); ~FxDriver bug-checks
+    // whenever it was not disposed.
+    const bool documented =
+        o.parent >= 0 || !o.children.empty() || (o.kind == Kind::kDriver && !o.disposed);
+    if (documented || (!o.disposed && Follow(kDevOverDereferenceUnparented))) Report(kObjectOverDereference);
     RunCleanup(o);
     if (o.has_destroy) Callback(CallbackEvent::Kind::kDestroy, o);
     o.alive = false;

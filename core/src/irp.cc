@@ -298,8 +298,10 @@ void CompleteIrp(World& world, IRP* irp, CCHAR priority_boost, Ddi ddi) {
   if ((irp->Flags & IRP_DEFER_IO_COMPLETION) && !irp->PendingReturned) return;
   SimThread* thread = world.FindThread(irp->Tail.Overlay.Thread);
   if (thread == nullptr) {
-    if (irp->Cancel) {
+    if (irp->Cancel && record->origin != IrpOrigin::kFramework) {
       // IopCleanupIrp: a disowned, cancelled IRP is freed with no write-back.
+      // (A framework IRP gets here only when its completion routine was lost,
+      // e.g. reused while sent: it stays the request's, and is reported below.)
       UnqueueIrpFromThread(irp);
       FreeIrp(world, irp);
       return;

@@ -270,7 +270,9 @@ bool World::WaitUntil(const std::function<bool()>& done, int64_t deadline, Ddi d
 void World::SchedulingPoint() {
   // Work runs "on another processor" only between two steps of top-level
   // driver code; callbacks already running on behalf of work run to the end.
-  if (work_depth_ > 0) return;
+  // Nor while this processor holds the cancel spin lock: work that takes
+  // it would spin until it is released, so it can only run after.
+  if (work_depth_ > 0 || cancel_lock_held_) return;
   while (HasReadyWork() && Choose(2, ChoiceKind::kRunReadyWork) == 1) RunOneReady();
 }
 

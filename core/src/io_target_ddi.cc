@@ -320,6 +320,9 @@ VOID WdfRequestFormatRequestUsingCurrentType(WDFREQUEST Request) {
     w.Report(RuleId::kFormatNoMoreStackLocations, ddi, "the IRP has no next stack location", {request}, 0x1,
              reinterpret_cast<uint64_t>(irp));
   }
+  // An earlier format's buffers go first (the framework leaves them attached:
+  // the copied stack location would describe buffers the IRP no longer has).
+  request->ReleaseAndRestore();
   IoCopyCurrentIrpStackLocationToNext(irp);
   request->MarkNextStackFormatted();
 }
@@ -339,6 +342,7 @@ VOID WdfRequestWdmFormatUsingStackLocation(WDFREQUEST Request, PIO_STACK_LOCATIO
     w.Report(RuleId::kFormatNoMoreStackLocations, ddi, "the IRP has no next stack location", {request}, 0x1,
              reinterpret_cast<uint64_t>(irp));
   }
+  request->ReleaseAndRestore();  // as WdfRequestFormatRequestUsingCurrentType
   PIO_STACK_LOCATION next = IoGetNextIrpStackLocation(irp);
   *next = *Stack;
   next->Control = 0;

@@ -178,6 +178,14 @@ void Request::Dispose() {
 }
 
 void Request::FinalRelease(Ddi ddi) {
+  if (completion_refs_ > 0) {
+    // The target holds a reference while the request is sent: the driver
+    // released one it never took, and the request would be freed in flight.
+    world().Report(RuleId::kObjectOverDereference, ddi,
+                   "the last reference went while the request is still pending on an I/O target (the driver "
+                   "released the target's reference)",
+                   {this}, reinterpret_cast<uint64_t>(handle()), serial());
+  }
   if (irp_references_ > 0) {
     world().Report(
         RuleId::kRequestFreedWithMemoryReferenced, ddi,

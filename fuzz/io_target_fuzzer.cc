@@ -7,8 +7,9 @@
 //  - no IRP-level violation (the program never touches an IRP itself, so a
 //    double IRP completion, a completion with a cancel routine still set, a
 //    wrong pending mark or a freed IRP in use is the framework model's, or
-//    the scripted lower driver's, fault) unless the program first reused a
-//    request still in flight (ReuseWhileSent: undefined results);
+//    the scripted lower driver's, fault) unless the program first reused or
+//    completed a request still in flight (ReuseWhileSent, CompleteWhileSent:
+//    the framework then hands back an IRP the lower driver owns);
 //  - a request's completion routine runs at most once per accepted send;
 //  - no presented request is completed twice.
 #include <cstdio>
@@ -57,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // owns, and IRP-level violations after it are the program's doing.
   bool corrupted = false;
   for (const wdfsim::Report& report : result.verdict.reports) {
-    corrupted |= report.rule == wdfsim::RuleId::kReuseWhileSent;
+    corrupted |= report.rule == wdfsim::RuleId::kReuseWhileSent || report.rule == wdfsim::RuleId::kCompleteWhileSent;
     if (!corrupted && CoreDefect(report.rule)) Fail("CoreIrpViolation", *program, report.rule_info().name.data());
   }
   // (A bug check can stop the machine inside a send that was accepted, before

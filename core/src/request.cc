@@ -259,6 +259,10 @@ void Request::CompleteInternal(NTSTATUS status, CCHAR boost, Ddi ddi) {
       }
     }
   }
+  if (completion_refs_ > 0) {
+    w.Report(RuleId::kCompleteWhileSent, ddi, "the request is completed while it is still pending on an I/O target",
+             {this});
+  }
   completed_ = true;
   completed_by_driver_ = true;
   const NTSTATUS final_status = RemapWdfStatus(status);

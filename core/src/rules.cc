@@ -97,6 +97,10 @@ const Rule kRules[] = {
      "WdfRequestFormatRequestUsingCurrentType"},
     {RuleId::kSyncReqSend, "SyncReqSend", S::kLint, 0, 0, 0,
      "a synchronous send without a timeout: it hangs if the target never completes", "IoTarget::SubmitSync"},
+    {RuleId::kCompleteWhileSent, "CompleteWhileSent", S::kBreak, 0, 0, 0,
+     "a request still pending on an I/O target was completed: the lower driver still owns its IRP (the framework "
+     "does not check this; wdfsim does)",
+     "Request::CompleteInternal"},
     {RuleId::kFormatWhileSent, "FormatWhileSent", S::kBugCheck, 0, 0, 0,
      "a request still pending on an I/O target was formatted for a target needing a new IRP: the IRP the lower "
      "driver owns is freed (memory corruption)",

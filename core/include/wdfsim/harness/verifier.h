@@ -58,6 +58,7 @@ enum class RuleId : uint16_t {
   kFormatNoMoreStackLocations,
   kFormatNullIrp,
   kSyncReqSend,
+  kCompleteWhileSent,
   kFormatWhileSent,
   kMemoryCopyReadOnly,
   // WDM (SEMANTICS-WDM A.2-A.4, B.1).

@@ -32,6 +32,11 @@ VOID KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State) {
   Event->Header.Type = static_cast<UCHAR>(Type);
   Event->Header.SignalState = State ? 1 : 0;
   Event->Header.WaitListHead.Flink = Event->Header.WaitListHead.Blink = &Event->Header.WaitListHead;
+  // A new event at this address: a finished IRP's copy of its old sink no
+  // longer names it (a later wait on it is not a wait for that IRP).
+  w.ForEachIrp([&](const IRP*, wdfsim::core::IrpRecord& record) {
+    if (record.freed && record.user_event == Event) record.user_event = nullptr;
+  });
 }
 
 LONG KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait) {
@@ -89,7 +94,7 @@ NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR
     if (record.user_event == event &&
         (record.origin == IrpOrigin::kSyncFsd || record.origin == IrpOrigin::kDeviceControl)) {
       record.waited = true;
-      builder_event |= !record.freed;
+      builder_event = true;
     }
   });
   if (Timeout == nullptr && builder_event) {

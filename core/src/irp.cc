@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_format.h"
 #include "thread.h"
+#include "unwound_stack.h"
 #include "world.h"
 
 namespace wdfsim::core {
@@ -71,7 +72,17 @@ void CompletionApc(World& world, IRP* irp) {
     }
   }
   if (write_back) {
+    if (OnUnwoundStack(irp->UserIosb, sizeof(IO_STATUS_BLOCK))) {
+      world.Report(RuleId::kIosbOnUnwoundStack, Ddi::kCompletionApc,
+                   absl::StrFormat("IRP#%d's IO_STATUS_BLOCK is in a stack frame that has returned", record->serial),
+                   {}, reinterpret_cast<uint64_t>(irp), reinterpret_cast<uint64_t>(irp->UserIosb));
+    }
     if (irp->UserIosb != nullptr) *irp->UserIosb = irp->IoStatus;
+    if (OnUnwoundStack(irp->UserEvent, sizeof(KEVENT))) {
+      world.Report(RuleId::kEventOnUnwoundStack, Ddi::kCompletionApc,
+                   absl::StrFormat("IRP#%d's KEVENT is in a stack frame that has returned", record->serial), {},
+                   reinterpret_cast<uint64_t>(irp), reinterpret_cast<uint64_t>(irp->UserEvent));
+    }
     if (irp->UserEvent != nullptr) SignalEvent(world, irp->UserEvent);
   }
   UnqueueIrpFromThread(irp);

@@ -157,6 +157,14 @@ const Rule kRules[] = {
      "World::Unload"},
     {RuleId::kIoBuildSynchronousFsdRequestWaitTimeout, "IoBuildSynchronousFsdRequestWaitTimeout", S::kLint, 0, 0, 0,
      "the event of a synchronous builder IRP is waited on with no timeout", "KeWaitForSingleObject"},
+    {RuleId::kIosbOnUnwoundStack, "IosbOnUnwoundStack", S::kBugCheck, kIoManagerViolation, 0xC, 0,
+     "the completion APC writes an IRP's UserIosb in a stack frame that has returned (seen with AddressSanitizer's "
+     "stack-use-after-return detection)",
+     "CompletionApc (IopCompleteRequest)"},
+    {RuleId::kEventOnUnwoundStack, "EventOnUnwoundStack", S::kBugCheck, kIoManagerViolation, 0xD, 0,
+     "the completion APC signals an IRP's UserEvent in a stack frame that has returned (seen with "
+     "AddressSanitizer's stack-use-after-return detection)",
+     "CompletionApc (IopCompleteRequest)"},
     {RuleId::kPendingReturnedNotPropagated, "PendingReturnedNotPropagated", S::kBugCheck, kIoManagerViolation, 0x228, 0,
      "a completion routine saw PendingReturned and did not call IoMarkIrpPending", "CompleteIrp"},
     {RuleId::kCancelSpinLock, "CancelSpinLock", S::kBreak, 0, 0, 0,
@@ -175,6 +183,10 @@ const Rule kRules[] = {
      "a driver-created object was never deleted; only the driver's unload reclaimed it", "World::Unload"},
     {RuleId::kReferenceLeak, "ReferenceLeak", S::kBreak, 0, 0, 0,
      "an object outlived the driver: a reference was never released (FxPoolDump leak)", "World::Unload"},
+    {RuleId::kIrpLeak, "IrpLeak", S::kBreak, 0, 0, 0,
+     "an IRP the driver built or allocated is still allocated at unload: never sent, kept after its completion "
+     "routine returned STATUS_MORE_PROCESSING_REQUIRED, or still pending below with the driver's completion routine",
+     "World::Unload"},
 };
 static_assert(sizeof(kRules) / sizeof(kRules[0]) == static_cast<size_t>(RuleId::kCount),
               "every RuleId has exactly one catalog entry");

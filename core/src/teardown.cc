@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_format.h"
+#include "irp.h"
 #include "memory.h"
 #include "request.h"
 #include "world.h"
@@ -55,6 +56,23 @@ void World::Unload() {
            absl::StrFormat("IoCallDriver returned STATUS_PENDING for IRP#%d (%s) and its event was never waited on",
                            serial, IrpOriginName(origin)));
   }
+
+  // IRPs the driver built or allocated and never gave back (SEMANTICS-WDM
+  // A.3.2, A.3.3: the builder's IRPs are freed by the I/O manager's APC, the
+  // others by the driver's IoFreeIrp). Framework IRPs belong to requests, and
+  // presented ones are RequestCompleted above.
+  std::vector<std::pair<uint32_t, std::string>> leaked;
+  ForEachIrp([&](const IRP* irp, IrpRecord& record) {
+    if (record.freed || record.origin == IrpOrigin::kFramework || record.origin == IrpOrigin::kIoManager) return;
+    const char* where = irp->CurrentLocation <= irp->StackCount ? "still pending below"
+                        : IrpFullyCompleted(irp)                ? "completed, its completion APC not yet run"
+                                                 : "held by its creator (never sent, or kept after its completion "
+                                                   "routine returned STATUS_MORE_PROCESSING_REQUIRED)";
+    leaked.emplace_back(record.serial, absl::StrFormat("IRP#%d (%s) is still allocated at unload: %s", record.serial,
+                                                       IrpOriginName(record.origin), where));
+  });
+  std::sort(leaked.begin(), leaked.end());
+  for (const auto& [serial, message] : leaked) Report(RuleId::kIrpLeak, Ddi::kUnload, message);
 
   Driver* driver = driver_;
   driver->DeleteTree(Ddi::kUnload);

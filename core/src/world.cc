@@ -173,6 +173,7 @@ void World::Unregister(Object* object) { live_.erase(object->serial()); }
 void World::SetIrql(KIRQL irql) {
   irql_ = irql;
   Log(EventKind::kIrql, Ddi::kNone, 0, irql);
+  DeliverApcs();
 }
 
 uint32_t World::Choose(uint32_t n, ChoiceKind kind) {
@@ -184,6 +185,7 @@ uint32_t World::Choose(uint32_t n, ChoiceKind kind) {
 uint64_t World::Schedule(int64_t due, KIRQL irql, const char* what, std::function<void()> run, SimThread* thread) {
   const uint64_t sequence = next_work_sequence_++;
   work_.push_back(Work{due, sequence, irql, what, std::move(run), thread});
+  if (thread != nullptr && thread == current_thread_ && due <= now_) DeliverApcs();
   return sequence;
 }
 
@@ -233,6 +235,21 @@ void World::RunWork(size_t index) {
   work.run();
   --work_depth_;
   irql_ = saved;
+}
+
+void World::DeliverApcs() {
+  if (work_depth_ > 0 || cancel_lock_held_ || irql_ >= APC_LEVEL || verifier_.bugchecked()) return;
+  while (true) {
+    size_t next = work_.size();
+    for (size_t i = 0; i < work_.size(); ++i) {
+      if (work_[i].thread == current_thread_ && work_[i].due <= now_ &&
+          (next == work_.size() || work_[i].sequence < work_[next].sequence)) {
+        next = i;
+      }
+    }
+    if (next == work_.size()) return;
+    RunWork(next);
+  }
 }
 
 bool World::RunOneReady() {

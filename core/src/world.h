@@ -50,7 +50,9 @@ struct IrpRecord {
   bool freed = false;             // a tombstone: the IRP's memory is gone
   uint32_t pending_marked = 0;    // bit k: location k was seen with SL_PENDING_RETURNED
   std::vector<bool> call_frames;  // per nested IoCallDriver: did its dispatch pass the IRP down
-  PKEVENT user_event = nullptr;   // copies of the IRP's sinks, readable after the free
+  // Copies of the IRP's sinks, readable after the free (user_event until
+  // KeInitializeEvent makes a new event at that address).
+  PKEVENT user_event = nullptr;
   PIO_STATUS_BLOCK user_iosb = nullptr;
 };
 
@@ -124,6 +126,16 @@ class World {
   bool WaitUntil(const std::function<bool()>& done, int64_t deadline, Ddi ddi, const char* what);
   // At a DDI entry: the choices may let ready work run first.
   void SchedulingPoint();
+  // Delivers the APCs the running thread queued to itself, if it can take
+  // them now: top-level code (not work "on another processor"), below
+  // APC_LEVEL, no spin lock held. The kernel requests an APC_LEVEL software
+  // interrupt on insert and delivers it the moment IRQL drops below
+  // APC_LEVEL, so an IRP the thread completes at PASSIVE_LEVEL is finished
+  // before IoCompleteRequest returns, and one completed at raised IRQL when
+  // it lowers (SEMANTICS-WDM A.3.2). An APC queued from work on another
+  // processor stays ready work: the thread takes it at a scheduling point or
+  // in a wait, as the choices say.
+  void DeliverApcs();
   // Runs every item that is ready now, in due order.
   void RunReadyWork();
   // Runs work falling due up to now + ticks, then sets the clock there.

@@ -119,22 +119,23 @@ TEST_F(WdmCancelTestWithLog, CaseC19_CancelWithRoutineRunsItOnceUnderTheLock) {
   ASSERT_EQ(IoCallDriver(d1.dev(), irp), STATUS_PENDING);
   ASSERT_EQ(irp->CancelRoutine, CancelAndComplete);
 
+  ApcHold hold;  // the cancel routine's completion APC waits
   EXPECT_TRUE(IoCancelIrp(irp));
 
   EXPECT_EQ(g_cancel.calls, 1);
   EXPECT_EQ(g_cancel.irql, DISPATCH_LEVEL) << "entered at DISPATCH_LEVEL holding the cancel lock";
   EXPECT_TRUE(g_cancel.cancel) << "sees Cancel TRUE";
   EXPECT_TRUE(g_cancel.routine_was_null) << "sees CancelRoutine NULL";
-  EXPECT_EQ(g_cancel.cancel_irql, PASSIVE_LEVEL) << "CancelIrql = the IRQL IoCancelIrp was called at";
+  EXPECT_EQ(g_cancel.cancel_irql, APC_LEVEL) << "CancelIrql = the IRQL IoCancelIrp was called at";
   EXPECT_EQ(g_cancel.device, d1.dev()) << "the current location's DeviceObject";
-  EXPECT_EQ(KeGetCurrentIrql(), PASSIVE_LEVEL);
+  EXPECT_EQ(KeGetCurrentIrql(), APC_LEVEL) << "restored to the caller's IRQL";
   EXPECT_EQ(Count(RuleId::kCancelSpinLock), 0u) << "the routine held the lock it released";
 
   // The APC has not run: the IRP is still allocated.
   EXPECT_FALSE(IoCancelIrp(irp)) << "second IoCancelIrp";
   EXPECT_EQ(g_cancel.calls, 1) << "the routine is not re-run";
 
-  sim().RunReadyWork();
+  hold.Release();
   EXPECT_EQ(r.iosb.Status, STATUS_CANCELLED);
   EXPECT_EQ(r.iosb.Information, 0u);
   EXPECT_EQ(KeReadStateEvent(&r.ev), 1) << "pended, so the error is written back";
@@ -146,6 +147,7 @@ TEST_F(WdmCancelTestWithLog, CaseC20_CancelRoutineOnCompletedIrpThenCancelIs0x48
   SyncRead r;
   PIRP irp = r.Build(d1.dev());
   ASSERT_NE(irp, nullptr);
+  ApcHold hold;
   EXPECT_EQ(IoCallDriver(d1.dev(), irp), STATUS_SUCCESS);
   ASSERT_EQ(irp->CurrentLocation, irp->StackCount + 2) << "completed (APC not yet run)";
 
@@ -188,6 +190,7 @@ TEST_F(WdmCancelTestWithLog, CaseC21_DequeueCompletesAnywayAndCancelSideComplete
 
   EXPECT_EQ(IoSetCancelRoutine(irp, nullptr), nullptr);
   // Buggy dequeue side: completes although the routine was already gone.
+  ApcHold hold;  // (with the APC run first, the second completion is a use after free)
   CompleteLater(irp, STATUS_SUCCESS, 8);
   // The cancel side completes too (before the completion APC ran).
   EXPECT_THROW(CompleteLater(g_cancel.owned, STATUS_CANCELLED, 0), BugCheck);

@@ -191,6 +191,29 @@ inline PIRP IrpOfEntry(PLIST_ENTRY entry) {
   return reinterpret_cast<PIRP>(reinterpret_cast<char*>(entry) - offsetof(IRP, ThreadListEntry));
 }
 
+// Holds the running thread at APC_LEVEL while it lives: the completion APC of
+// an IRP the thread completes stays queued until the hold ends (the kernel
+// delivers it when IRQL drops below APC_LEVEL), so a test can look at the IRP
+// between IofCompleteRequest and IopCompleteRequest.
+class ApcHold {
+ public:
+  ApcHold() : simulation_(*wdfsim::Simulation::Current()), old_(simulation_.irql()) { simulation_.SetIrql(APC_LEVEL); }
+  ~ApcHold() { Release(); }
+  ApcHold(const ApcHold&) = delete;
+  ApcHold& operator=(const ApcHold&) = delete;
+  // Lowers IRQL again (the queued APCs run now); a no-op after a bug check.
+  void Release() {
+    if (!held_) return;
+    held_ = false;
+    if (!simulation_.verifier().bugchecked()) simulation_.SetIrql(old_);
+  }
+
+ private:
+  wdfsim::Simulation& simulation_;
+  KIRQL old_;
+  bool held_ = true;
+};
+
 class WdmTest : public ::testing::Test {
  protected:
   WdmTest() { Start(); }

@@ -306,6 +306,7 @@ TEST_F(WdmIrpTest, CaseC09_DirectIoReadMdlDescribesCallerBufferUnlockedAndFreedB
   EXPECT_EQ(MmGetMdlVirtualAddress(irp->MdlAddress), static_cast<PVOID>(f.buffer));
   EXPECT_EQ(irp->AssociatedIrp.SystemBuffer, nullptr);
 
+  ApcHold hold;
   EXPECT_EQ(IoCallDriver(d1.dev(), irp), STATUS_SUCCESS);
   EXPECT_TRUE(mdl_ok);
   EXPECT_TRUE(locked_at_dispatch) << "MmProbeAndLockPages at build time";
@@ -314,7 +315,7 @@ TEST_F(WdmIrpTest, CaseC09_DirectIoReadMdlDescribesCallerBufferUnlockedAndFreedB
   ASSERT_NE(irp->MdlAddress, nullptr);
   EXPECT_FALSE(irp->MdlAddress->MdlFlags & MDL_PAGES_LOCKED) << "unlocked by IofCompleteRequest";
 
-  sim().RunReadyWork();
+  hold.Release();
   EXPECT_EQ(f.CountByte(0xD1, 0, 16), 16u);
   EXPECT_EQ(f.iosb.Information, 16u);
   EXPECT_EQ(CountEvents(EventKind::kIrpFreed), 1u) << "the MDL is freed with the IRP by the I/O manager";
@@ -398,6 +399,39 @@ TEST_F(WdmIrpTest, CaseC11_CompletionOntoUnwoundCallerFrameIsReported) {
   EXPECT_TRUE(unwound_report) << AllReports();
 }
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WDFSIM_TEST_HAS_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define WDFSIM_TEST_HAS_ASAN 1
+#endif
+
+#ifdef WDFSIM_TEST_HAS_ASAN
+// Only AddressSanitizer's stack-use-after-return mode (on for this binary,
+// fuzz/sanitizer_options.cc) can tell a returned frame; without it the APC
+// below would really write into the test's live stack.
+__attribute__((noinline)) NTSTATUS SendFromStackWithoutWaiting(PDEVICE_OBJECT device) {
+  KEVENT ev;
+  IO_STATUS_BLOCK iosb;
+  KeInitializeEvent(&ev, NotificationEvent, FALSE);
+  PIRP irp = IoBuildSynchronousFsdRequest(IRP_MJ_FLUSH_BUFFERS, device, nullptr, 0, nullptr, &ev, &iosb);
+  if (irp == nullptr) return STATUS_INSUFFICIENT_RESOURCES;
+  return IoCallDriver(device, irp);
+}
+
+TEST_F(WdmIrpTest, CaseC11_CompletionApcOntoUnwoundStackIsBugCheck0xC9_0x0C) {
+  wdfsim::LowerDevice& lower = Lower({Pend(STATUS_SUCCESS, 10 * kMillisecond, 0)}, DO_BUFFERED_IO);
+  ASSERT_EQ(SendFromStackWithoutWaiting(lower.device()), STATUS_PENDING);
+
+  EXPECT_THROW(sim().AdvanceTime(20 * kMillisecond), BugCheck);
+  EXPECT_EQ(LastRule(), "IosbOnUnwoundStack") << AllReports();
+  EXPECT_EQ(reports().back().rule_info().bugcheck, 0xC9u);
+  EXPECT_EQ(reports().back().rule_info().p1, 0x0Cu);
+}
+#endif
+
 TEST_F(WdmIrpTest, CaseC12_WaitWithNullTimeoutIsWaitTimeoutLintOnly) {
   wdfsim::LowerDevice& lower = Lower({Pend(STATUS_SUCCESS, 10 * kMillisecond, 3)}, DO_BUFFERED_IO);
   ReadFixture f;
@@ -467,6 +501,7 @@ TEST_F(WdmIrpTest, CaseC14_SecondIoCompleteRequestIsBugCheck0x44WithIrp) {
   IO_STATUS_BLOCK iosb = SentinelIosb();
   PIRP irp = IoBuildSynchronousFsdRequest(IRP_MJ_FLUSH_BUFFERS, d1.dev(), nullptr, 0, nullptr, &ev, &iosb);
   ASSERT_NE(irp, nullptr);
+  ApcHold hold;
   EXPECT_EQ(IoCallDriver(d1.dev(), irp), STATUS_SUCCESS);
   // Completed; the APC has not run, so the IRP is still allocated.
   EXPECT_EQ(irp->CurrentLocation, irp->StackCount + 2) << "fully completed";
@@ -524,6 +559,7 @@ TEST_F(WdmIrpTest, CaseC15_ThirdIoCompleteRequestAfterMprIs0x44) {
   probe.result = STATUS_MORE_PROCESSING_REQUIRED;
   IoSetCompletionRoutine(irp, ProbeCompletion, &probe, TRUE, TRUE, TRUE);
   EXPECT_EQ(IoCallDriver(d1.dev(), irp), STATUS_SUCCESS);
+  ApcHold hold;
   IoCompleteRequest(irp, IO_NO_INCREMENT);  // second: finishes the walk (APC not yet run)
   EXPECT_TRUE(reports().empty()) << AllReports();
 

@@ -77,9 +77,10 @@ TEST_F(WdmThreadTest, A1_6_CompletionApcUnlinksOnlyItsIrp) {
   ASSERT_NE(head, nullptr);
   ASSERT_EQ(ListLength(head), 2u);
 
+  ApcHold hold;
   EXPECT_EQ(IoCallDriver(d1.dev(), first), STATUS_SUCCESS);
   EXPECT_EQ(ListLength(head), 2u) << "still queued until the APC runs";
-  sim().RunReadyWork();
+  hold.Release();
   EXPECT_EQ(ListLength(head), 1u);
   EXPECT_EQ(IrpOfEntry(head->Flink), second);
   EXPECT_EQ(KeReadStateEvent(&a.ev), 1);
@@ -181,15 +182,14 @@ TEST_F(WdmThreadTest, CaseC25_NeverCompletedIrpIsDisownedAfterRetryBudgetThenFre
 }
 
 TEST_F(WdmThreadTest, CaseC25_ThreadExitCancelLoopSurvivesApcFreeingAListedIrp) {
-  // Two threaded IRPs: B completed inline (its completion APC still queued),
-  // A pending below with a cancel routine. While IoCancelThreadIo cancels A,
-  // the lower driver's IoCompleteRequest is a scheduling point at which the
-  // ChoiceSource lets B's APC run (answers: 0 at building A, 0 at IoCallDriver,
-  // 0 at IoSetCancelRoutine, 1 at the cancel routine's IoCompleteRequest).
-  StartScripted({0, 0, 0, 1});
+  // Two threaded IRPs: B completed inline while the thread is at APC_LEVEL
+  // (its completion APC stays queued), A pending below with a cancel routine.
+  // The thread exits with both listed; IoCancelThreadIo cancels A, whose
+  // completion queues a second APC, and B's APC frees B off the list.
   TestDevice inline_device(1);
   wdfsim::LowerDevice& lower = Lower({PendForever()}, DO_BUFFERED_IO);
   Sinks sb, sa;
+  ApcHold hold;
   PIRP b = BuildFlush(inline_device.dev(), sb);
   ASSERT_NE(b, nullptr);
   ASSERT_EQ(IoCallDriver(inline_device.dev(), b), STATUS_SUCCESS);
@@ -200,12 +200,16 @@ TEST_F(WdmThreadTest, CaseC25_ThreadExitCancelLoopSurvivesApcFreeingAListedIrp) 
   ASSERT_EQ(IoCallDriver(lower.device(), a), STATUS_PENDING);
   ASSERT_EQ(ListLength(head), 2u);
 
-  // SEMANTICS-WDM A.1.6 / ROS:IoCancelThreadIo raises to APC_LEVEL while it
-  // calls IoCancelIrp on every listed IRP, so no completion APC frees an IRP
-  // of the list meanwhile (this was a spurious IrpDoubleFree once).
+  // SEMANTICS-WDM A.1.6 / ROS:IoCancelThreadIo snapshots the list and calls
+  // IoCancelIrp on every listed IRP at APC_LEVEL, so no completion APC frees
+  // an IRP of the list meanwhile (this was a spurious IrpDoubleFree once).
   EXPECT_NO_THROW(sim().ExitThread(sim().driver_thread())) << AllReports();
   EXPECT_TRUE(lower.irps()[0].cancelled);
+  hold.Release();
+  sim().AdvanceTime(kSecond);
   EXPECT_EQ(KeReadStateEvent(&sb.ev), 1) << "B finished normally";
+  EXPECT_EQ(KeReadStateEvent(&sa.ev), 1) << "A finished cancelled";
+  EXPECT_TRUE(ListEmpty(head));
   EXPECT_EQ(Count(RuleId::kIrpDoubleFree), 0u) << AllReports();
 }
 

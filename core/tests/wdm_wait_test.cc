@@ -12,6 +12,7 @@ namespace wdfsim_wdm_test {
 namespace {
 
 using wdfsim::BugCheck;
+using wdfsim::EventKind;
 using wdfsim::RuleId;
 using wdfsim::Severity;
 
@@ -117,16 +118,34 @@ TEST_F(WdmWaitTest, Wait_SatisfiedByScheduledCompletionAtItsTime) {
   EXPECT_TRUE(reports().empty()) << AllReports();
 }
 
-TEST_F(WdmWaitTest, Wait_RunsTheCompletionApcOfAnInlineCompletion) {
+TEST_F(WdmWaitTest, InlineCompletionAtPassiveFinishesBeforeIoCallDriverReturns) {
   wdfsim::LowerDevice& lower = Lower({Inline(STATUS_SUCCESS, 0)}, DO_BUFFERED_IO);
   Sinks s;
   PIRP irp = BuildFlush(lower.device(), s);
   ASSERT_NE(irp, nullptr);
   EXPECT_EQ(IoCallDriver(lower.device(), irp), STATUS_SUCCESS);
-  EXPECT_EQ(KeReadStateEvent(&s.ev), 0) << "the APC is ready work, not yet run";
+  // The APC was queued to the running thread at PASSIVE_LEVEL: delivered at once.
+  EXPECT_EQ(KeReadStateEvent(&s.ev), 1);
+  EXPECT_EQ(s.iosb.Status, STATUS_SUCCESS);
+  EXPECT_EQ(CountEvents(EventKind::kIrpFreed), 1u);
   EXPECT_EQ(WaitFor(&s.ev, kSecond), STATUS_SUCCESS);
   EXPECT_EQ(sim().now(), 0);
+}
+
+TEST_F(WdmWaitTest, InlineCompletionAtApcLevelFinishesWhenIrqlDrops) {
+  wdfsim::LowerDevice& lower = Lower({Inline(STATUS_SUCCESS, 0)}, DO_BUFFERED_IO);
+  Sinks s;
+  PIRP irp = BuildFlush(lower.device(), s);
+  ASSERT_NE(irp, nullptr);
+  KIRQL old;
+  KeRaiseIrql(APC_LEVEL, &old);
+  EXPECT_EQ(IoCallDriver(lower.device(), irp), STATUS_SUCCESS);
+  EXPECT_EQ(KeReadStateEvent(&s.ev), 0) << "a special kernel APC waits below APC_LEVEL";
+  EXPECT_TRUE(IosbUntouched(s.iosb));
+  KeLowerIrql(old);
+  EXPECT_EQ(KeReadStateEvent(&s.ev), 1) << "delivered by KeLowerIrql";
   EXPECT_EQ(s.iosb.Status, STATUS_SUCCESS);
+  EXPECT_TRUE(reports().empty()) << AllReports();
 }
 
 // ---- Liveness ----

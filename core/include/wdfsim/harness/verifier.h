@@ -83,6 +83,8 @@ enum class RuleId : uint16_t {
   kIoAllocateComplete,
   kIoBuildSynchronousFsdRequestWait,
   kIoBuildSynchronousFsdRequestWaitTimeout,
+  kIosbOnUnwoundStack,
+  kEventOnUnwoundStack,
   kPendingReturnedNotPropagated,
   kCancelSpinLock,
   kMdlFreedLocked,
@@ -92,6 +94,7 @@ enum class RuleId : uint16_t {
   kRequestCompleted,
   kObjectLeak,
   kReferenceLeak,
+  kIrpLeak,
   kCount,
 };
 

@@ -96,14 +96,13 @@ FORCEINLINE VOID WDF_OBJECT_ATTRIBUTES_INIT(_Out_ PWDF_OBJECT_ATTRIBUTES Attribu
 
 /* One type-info record per context type, shared by every translation unit
  * (the WDK uses __declspec(selectany) for the same purpose). */
-#define WDF_DECLARE_TYPE_AND_GLOBALS(_contexttype, _UniqueType, _GetUniqueType, _castingfunction)   \
-  typedef _contexttype* WDFSIM_P##_contexttype;                                                     \
-  WDFSIM_EXTERN_C __attribute__((weak)) const WDF_OBJECT_CONTEXT_TYPE_INFO WDF_TYPE_NAME_TO_TYPE_INFO( \
-      _contexttype) = {sizeof(WDF_OBJECT_CONTEXT_TYPE_INFO), (PCHAR) #_contexttype, sizeof(_contexttype), \
-                       _UniqueType, _GetUniqueType};                                                \
-  __attribute__((unused)) FORCEINLINE _contexttype* _castingfunction(_In_ WDFOBJECT Handle) {       \
-    return (_contexttype*)WdfObjectGetTypedContextWorker(Handle,                                   \
-                                                         WDF_GET_CONTEXT_TYPE_INFO(_contexttype)->UniqueType); \
+#define WDF_DECLARE_TYPE_AND_GLOBALS(_contexttype, _UniqueType, _GetUniqueType, _castingfunction)                      \
+  typedef _contexttype* WDFSIM_P##_contexttype;                                                                        \
+  WDFSIM_EXTERN_C __attribute__((weak))                                                                                \
+  const WDF_OBJECT_CONTEXT_TYPE_INFO WDF_TYPE_NAME_TO_TYPE_INFO(_contexttype) = {                                      \
+      sizeof(WDF_OBJECT_CONTEXT_TYPE_INFO), (PCHAR) #_contexttype, sizeof(_contexttype), _UniqueType, _GetUniqueType}; \
+  __attribute__((unused)) FORCEINLINE _contexttype* _castingfunction(_In_ WDFOBJECT Handle) {                          \
+    return (_contexttype*)WdfObjectGetTypedContextWorker(Handle, WDF_GET_CONTEXT_TYPE_INFO(_contexttype)->UniqueType); \
   }
 
 #define WDF_DECLARE_CONTEXT_TYPE_WITH_NAME(_contexttype, _castingfunction) \
@@ -187,8 +186,8 @@ FORCEINLINE VOID WDF_MEMORY_DESCRIPTOR_INIT_MDL(_Out_ PWDF_MEMORY_DESCRIPTOR Des
   Descriptor->u.MdlType.BufferLength = BufferLength;
 }
 
-NTSTATUS WdfMemoryCreate(_In_opt_ PWDF_OBJECT_ATTRIBUTES Attributes, _In_ POOL_TYPE PoolType,
-                         _In_opt_ ULONG PoolTag, _In_ size_t BufferSize, _Out_ WDFMEMORY* Memory,
+NTSTATUS WdfMemoryCreate(_In_opt_ PWDF_OBJECT_ATTRIBUTES Attributes, _In_ POOL_TYPE PoolType, _In_opt_ ULONG PoolTag,
+                         _In_ size_t BufferSize, _Out_ WDFMEMORY* Memory,
                          _Outptr_opt_result_bytebuffer_(BufferSize) PVOID* Buffer);
 NTSTATUS WdfMemoryCreatePreallocated(_In_opt_ PWDF_OBJECT_ATTRIBUTES Attributes, _In_ PVOID Buffer,
                                      _In_ size_t BufferSize, _Out_ WDFMEMORY* Memory);
@@ -196,8 +195,8 @@ PVOID WdfMemoryGetBuffer(_In_ WDFMEMORY Memory, _Out_opt_ size_t* BufferSize);
 NTSTATUS WdfMemoryAssignBuffer(_In_ WDFMEMORY Memory, _Pre_notnull_ PVOID Buffer, _In_ size_t BufferSize);
 NTSTATUS WdfMemoryCopyToBuffer(_In_ WDFMEMORY SourceMemory, _In_ size_t SourceOffset, _Out_ PVOID Buffer,
                                _In_ size_t NumBytesToCopyTo);
-NTSTATUS WdfMemoryCopyFromBuffer(_In_ WDFMEMORY DestinationMemory, _In_ size_t DestinationOffset,
-                                 _In_ PVOID Buffer, _In_ size_t NumBytesToCopyFrom);
+NTSTATUS WdfMemoryCopyFromBuffer(_In_ WDFMEMORY DestinationMemory, _In_ size_t DestinationOffset, _In_ PVOID Buffer,
+                                 _In_ size_t NumBytesToCopyFrom);
 
 /* ---- Requests (wdfrequest.h) ---- */
 typedef enum _WDF_REQUEST_TYPE {
@@ -318,18 +317,15 @@ FORCEINLINE VOID WDF_REQUEST_COMPLETION_PARAMS_INIT(_Out_ PWDF_REQUEST_COMPLETIO
 }
 
 typedef VOID EVT_WDF_REQUEST_COMPLETION_ROUTINE(_In_ WDFREQUEST Request, _In_ WDFIOTARGET Target,
-                                                _In_ PWDF_REQUEST_COMPLETION_PARAMS Params,
-                                                _In_ WDFCONTEXT Context);
+                                                _In_ PWDF_REQUEST_COMPLETION_PARAMS Params, _In_ WDFCONTEXT Context);
 typedef EVT_WDF_REQUEST_COMPLETION_ROUTINE* PFN_WDF_REQUEST_COMPLETION_ROUTINE;
 
 NTSTATUS WdfRequestCreate(_In_opt_ PWDF_OBJECT_ATTRIBUTES RequestAttributes, _In_opt_ WDFIOTARGET IoTarget,
                           _Out_ WDFREQUEST* Request);
 NTSTATUS WdfRequestReuse(_In_ WDFREQUEST Request, _In_ PWDF_REQUEST_REUSE_PARAMS ReuseParams);
 VOID WdfRequestComplete(_In_ WDFREQUEST Request, _In_ NTSTATUS Status);
-VOID WdfRequestCompleteWithInformation(_In_ WDFREQUEST Request, _In_ NTSTATUS Status,
-                                       _In_ ULONG_PTR Information);
-VOID WdfRequestCompleteWithPriorityBoost(_In_ WDFREQUEST Request, _In_ NTSTATUS Status,
-                                         _In_ CCHAR PriorityBoost);
+VOID WdfRequestCompleteWithInformation(_In_ WDFREQUEST Request, _In_ NTSTATUS Status, _In_ ULONG_PTR Information);
+VOID WdfRequestCompleteWithPriorityBoost(_In_ WDFREQUEST Request, _In_ NTSTATUS Status, _In_ CCHAR PriorityBoost);
 NTSTATUS WdfRequestGetStatus(_In_ WDFREQUEST Request);
 ULONG_PTR WdfRequestGetInformation(_In_ WDFREQUEST Request);
 VOID WdfRequestSetInformation(_In_ WDFREQUEST Request, _In_ ULONG_PTR Information);
@@ -340,11 +336,9 @@ VOID WdfRequestSetCompletionRoutine(_In_ WDFREQUEST Request,
 NTSTATUS WdfRequestRetrieveInputMemory(_In_ WDFREQUEST Request, _Out_ WDFMEMORY* Memory);
 NTSTATUS WdfRequestRetrieveOutputMemory(_In_ WDFREQUEST Request, _Out_ WDFMEMORY* Memory);
 NTSTATUS WdfRequestRetrieveInputBuffer(_In_ WDFREQUEST Request, _In_ size_t MinimumRequiredLength,
-                                       _Outptr_result_bytebuffer_(*Length) PVOID* Buffer,
-                                       _Out_opt_ size_t* Length);
+                                       _Outptr_result_bytebuffer_(*Length) PVOID* Buffer, _Out_opt_ size_t* Length);
 NTSTATUS WdfRequestRetrieveOutputBuffer(_In_ WDFREQUEST Request, _In_ size_t MinimumRequiredSize,
-                                        _Outptr_result_bytebuffer_(*Length) PVOID* Buffer,
-                                        _Out_opt_ size_t* Length);
+                                        _Outptr_result_bytebuffer_(*Length) PVOID* Buffer, _Out_opt_ size_t* Length);
 PIRP WdfRequestWdmGetIrp(_In_ WDFREQUEST Request);
 
 /* ---- Sending (wdfrequest.h, wdfiotarget.h, wdfcore.h) ---- */
@@ -369,7 +363,8 @@ FORCEINLINE VOID WDF_REQUEST_SEND_OPTIONS_INIT(_Out_ PWDF_REQUEST_SEND_OPTIONS O
   Options->Flags = Flags;
 }
 
-FORCEINLINE VOID WDF_REQUEST_SEND_OPTIONS_SET_TIMEOUT(_Inout_ PWDF_REQUEST_SEND_OPTIONS Options, _In_ LONGLONG Timeout) {
+FORCEINLINE VOID WDF_REQUEST_SEND_OPTIONS_SET_TIMEOUT(_Inout_ PWDF_REQUEST_SEND_OPTIONS Options,
+                                                      _In_ LONGLONG Timeout) {
   Options->Flags |= WDF_REQUEST_SEND_OPTION_TIMEOUT;
   Options->Timeout = Timeout;
 }
@@ -431,17 +426,15 @@ NTSTATUS WdfIoTargetFormatRequestForInternalIoctl(_In_ WDFIOTARGET IoTarget, _In
                                                   _In_opt_ PWDFMEMORY_OFFSET OutputBufferOffset);
 
 NTSTATUS WdfIoTargetSendReadSynchronously(_In_ WDFIOTARGET IoTarget, _In_opt_ WDFREQUEST Request,
-                                          _In_opt_ PWDF_MEMORY_DESCRIPTOR OutputBuffer,
-                                          _In_opt_ PLONGLONG DeviceOffset,
+                                          _In_opt_ PWDF_MEMORY_DESCRIPTOR OutputBuffer, _In_opt_ PLONGLONG DeviceOffset,
                                           _In_opt_ PWDF_REQUEST_SEND_OPTIONS RequestOptions,
                                           _Out_opt_ PULONG_PTR BytesRead);
 NTSTATUS WdfIoTargetSendWriteSynchronously(_In_ WDFIOTARGET IoTarget, _In_opt_ WDFREQUEST Request,
-                                           _In_opt_ PWDF_MEMORY_DESCRIPTOR InputBuffer,
-                                           _In_opt_ PLONGLONG DeviceOffset,
+                                           _In_opt_ PWDF_MEMORY_DESCRIPTOR InputBuffer, _In_opt_ PLONGLONG DeviceOffset,
                                            _In_opt_ PWDF_REQUEST_SEND_OPTIONS RequestOptions,
                                            _Out_opt_ PULONG_PTR BytesWritten);
-NTSTATUS WdfIoTargetSendIoctlSynchronously(_In_ WDFIOTARGET IoTarget, _In_opt_ WDFREQUEST Request,
-                                           _In_ ULONG IoctlCode, _In_opt_ PWDF_MEMORY_DESCRIPTOR InputBuffer,
+NTSTATUS WdfIoTargetSendIoctlSynchronously(_In_ WDFIOTARGET IoTarget, _In_opt_ WDFREQUEST Request, _In_ ULONG IoctlCode,
+                                           _In_opt_ PWDF_MEMORY_DESCRIPTOR InputBuffer,
                                            _In_opt_ PWDF_MEMORY_DESCRIPTOR OutputBuffer,
                                            _In_opt_ PWDF_REQUEST_SEND_OPTIONS RequestOptions,
                                            _Out_opt_ PULONG_PTR BytesReturned);
@@ -456,6 +449,229 @@ BOOLEAN WdfRequestCancelSentRequest(_In_ WDFREQUEST Request);
 NTSTATUS WdfRequestChangeTarget(_In_ WDFREQUEST Request, _In_ WDFIOTARGET IoTarget);
 VOID WdfRequestFormatRequestUsingCurrentType(_In_ WDFREQUEST Request);
 VOID WdfRequestWdmFormatUsingStackLocation(_In_ WDFREQUEST Request, _In_ PIO_STACK_LOCATION Stack);
+
+/* ---- Driver and device (wdfdriver.h, wdfdevice.h) ---- */
+typedef enum _WDF_TRI_STATE { WdfFalse = FALSE, WdfTrue = TRUE, WdfUseDefault = 2 } WDF_TRI_STATE, *PWDF_TRI_STATE;
+
+/* The framework's device-initialization record (opaque, as in KMDF). */
+typedef struct WDFDEVICE_INIT WDFDEVICE_INIT, *PWDFDEVICE_INIT;
+
+typedef NTSTATUS EVT_WDF_DRIVER_DEVICE_ADD(_In_ WDFDRIVER Driver, _Inout_ PWDFDEVICE_INIT DeviceInit);
+typedef EVT_WDF_DRIVER_DEVICE_ADD* PFN_WDF_DRIVER_DEVICE_ADD;
+typedef VOID EVT_WDF_DRIVER_UNLOAD(_In_ WDFDRIVER Driver);
+typedef EVT_WDF_DRIVER_UNLOAD* PFN_WDF_DRIVER_UNLOAD;
+
+typedef struct _WDF_DRIVER_CONFIG {
+  ULONG Size;
+  PFN_WDF_DRIVER_DEVICE_ADD EvtDriverDeviceAdd;
+  PFN_WDF_DRIVER_UNLOAD EvtDriverUnload;
+  ULONG DriverInitFlags;
+  ULONG DriverPoolTag;
+} WDF_DRIVER_CONFIG, *PWDF_DRIVER_CONFIG;
+
+FORCEINLINE VOID WDF_DRIVER_CONFIG_INIT(_Out_ PWDF_DRIVER_CONFIG Config,
+                                        _In_opt_ PFN_WDF_DRIVER_DEVICE_ADD EvtDriverDeviceAdd) {
+  memset(Config, 0, sizeof(WDF_DRIVER_CONFIG));
+  Config->Size = sizeof(WDF_DRIVER_CONFIG);
+  Config->EvtDriverDeviceAdd = EvtDriverDeviceAdd;
+}
+
+NTSTATUS WdfDriverCreate(_In_ struct _DRIVER_OBJECT* DriverObject, _In_ PCUNICODE_STRING RegistryPath,
+                         _In_opt_ PWDF_OBJECT_ATTRIBUTES DriverAttributes, _In_ PWDF_DRIVER_CONFIG DriverConfig,
+                         _Out_opt_ WDFDRIVER* Driver);
+
+typedef enum _WDF_DEVICE_IO_TYPE {
+  WdfDeviceIoUndefined = 0,
+  WdfDeviceIoNeither,
+  WdfDeviceIoBuffered,
+  WdfDeviceIoDirect,
+  WdfDeviceIoBufferedOrDirect = 4,
+  WdfDeviceIoMaximum,
+} WDF_DEVICE_IO_TYPE;
+
+VOID WdfDeviceInitSetIoType(_In_ PWDFDEVICE_INIT DeviceInit, _In_ WDF_DEVICE_IO_TYPE IoType);
+VOID WdfFdoInitSetFilter(_In_ PWDFDEVICE_INIT DeviceInit);
+NTSTATUS WdfDeviceCreate(_Inout_ PWDFDEVICE_INIT* DeviceInit, _In_opt_ PWDF_OBJECT_ATTRIBUTES DeviceAttributes,
+                         _Out_ WDFDEVICE* Device);
+WDFIOTARGET WdfDeviceGetIoTarget(_In_ WDFDEVICE Device);
+WDFQUEUE WdfDeviceGetDefaultQueue(_In_ WDFDEVICE Device);
+struct _DEVICE_OBJECT* WdfDeviceWdmGetDeviceObject(_In_ WDFDEVICE Device);
+WDFDRIVER WdfDeviceGetDriver(_In_ WDFDEVICE Device);
+
+/* ---- Queues (wdfio.h) ---- */
+typedef enum _WDF_IO_QUEUE_DISPATCH_TYPE {
+  WdfIoQueueDispatchInvalid = 0,
+  WdfIoQueueDispatchSequential,
+  WdfIoQueueDispatchParallel,
+  WdfIoQueueDispatchManual,
+  WdfIoQueueDispatchMax,
+} WDF_IO_QUEUE_DISPATCH_TYPE;
+
+typedef enum _WDF_IO_QUEUE_STATE {
+  WdfIoQueueAcceptRequests = 0x01,
+  WdfIoQueueDispatchRequests = 0x02,
+  WdfIoQueueNoRequests = 0x04,
+  WdfIoQueueDriverNoRequests = 0x08,
+  WdfIoQueuePnpHeld = 0x10,
+} WDF_IO_QUEUE_STATE;
+
+/* The state macros of wdfio.h. */
+#define WDF_IO_QUEUE_IDLE(_state) \
+  ((((_state)&WdfIoQueueNoRequests) != 0) && (((_state)&WdfIoQueueDriverNoRequests) != 0))
+#define WDF_IO_QUEUE_READY(_state) \
+  ((((_state)&WdfIoQueueDispatchRequests) != 0) && (((_state)&WdfIoQueueAcceptRequests) != 0))
+#define WDF_IO_QUEUE_STOPPED(_state)                                                             \
+  ((((_state)&WdfIoQueueDispatchRequests) == 0) && (((_state)&WdfIoQueueAcceptRequests) != 0) && \
+   (((_state)&WdfIoQueueDriverNoRequests) != 0))
+#define WDF_IO_QUEUE_DRAINED(_state)                                                             \
+  ((((_state)&WdfIoQueueAcceptRequests) == 0) && (((_state)&WdfIoQueueDispatchRequests) != 0) && \
+   WDF_IO_QUEUE_IDLE(_state))
+#define WDF_IO_QUEUE_PURGED(_state) ((((_state)&WdfIoQueueAcceptRequests) == 0) && WDF_IO_QUEUE_IDLE(_state))
+
+typedef enum _WDF_REQUEST_STOP_ACTION_FLAGS {
+  WdfRequestStopActionInvalid = 0,
+  WdfRequestStopActionSuspend = 0x01,
+  WdfRequestStopActionPurge = 0x2,
+  WdfRequestStopRequestCancelable = 0x10000000,
+} WDF_REQUEST_STOP_ACTION_FLAGS;
+
+typedef VOID EVT_WDF_IO_QUEUE_IO_DEFAULT(_In_ WDFQUEUE Queue, _In_ WDFREQUEST Request);
+typedef EVT_WDF_IO_QUEUE_IO_DEFAULT* PFN_WDF_IO_QUEUE_IO_DEFAULT;
+typedef VOID EVT_WDF_IO_QUEUE_IO_READ(_In_ WDFQUEUE Queue, _In_ WDFREQUEST Request, _In_ size_t Length);
+typedef EVT_WDF_IO_QUEUE_IO_READ* PFN_WDF_IO_QUEUE_IO_READ;
+typedef VOID EVT_WDF_IO_QUEUE_IO_WRITE(_In_ WDFQUEUE Queue, _In_ WDFREQUEST Request, _In_ size_t Length);
+typedef EVT_WDF_IO_QUEUE_IO_WRITE* PFN_WDF_IO_QUEUE_IO_WRITE;
+typedef VOID EVT_WDF_IO_QUEUE_IO_DEVICE_CONTROL(_In_ WDFQUEUE Queue, _In_ WDFREQUEST Request,
+                                                _In_ size_t OutputBufferLength, _In_ size_t InputBufferLength,
+                                                _In_ ULONG IoControlCode);
+typedef EVT_WDF_IO_QUEUE_IO_DEVICE_CONTROL* PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL;
+typedef VOID EVT_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL(_In_ WDFQUEUE Queue, _In_ WDFREQUEST Request,
+                                                         _In_ size_t OutputBufferLength, _In_ size_t InputBufferLength,
+                                                         _In_ ULONG IoControlCode);
+typedef EVT_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL* PFN_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL;
+typedef VOID EVT_WDF_IO_QUEUE_IO_STOP(_In_ WDFQUEUE Queue, _In_ WDFREQUEST Request, _In_ ULONG ActionFlags);
+typedef EVT_WDF_IO_QUEUE_IO_STOP* PFN_WDF_IO_QUEUE_IO_STOP;
+typedef VOID EVT_WDF_IO_QUEUE_IO_RESUME(_In_ WDFQUEUE Queue, _In_ WDFREQUEST Request);
+typedef EVT_WDF_IO_QUEUE_IO_RESUME* PFN_WDF_IO_QUEUE_IO_RESUME;
+typedef VOID EVT_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE(_In_ WDFQUEUE Queue, _In_ WDFREQUEST Request);
+typedef EVT_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE* PFN_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE;
+typedef VOID EVT_WDF_IO_QUEUE_STATE(_In_ WDFQUEUE Queue, _In_ WDFCONTEXT Context);
+typedef EVT_WDF_IO_QUEUE_STATE* PFN_WDF_IO_QUEUE_STATE;
+
+typedef struct _WDF_IO_QUEUE_CONFIG {
+  ULONG Size;
+  WDF_IO_QUEUE_DISPATCH_TYPE DispatchType;
+  WDF_TRI_STATE PowerManaged;
+  BOOLEAN AllowZeroLengthRequests;
+  BOOLEAN DefaultQueue;
+  PFN_WDF_IO_QUEUE_IO_DEFAULT EvtIoDefault;
+  PFN_WDF_IO_QUEUE_IO_READ EvtIoRead;
+  PFN_WDF_IO_QUEUE_IO_WRITE EvtIoWrite;
+  PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL EvtIoDeviceControl;
+  PFN_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL EvtIoInternalDeviceControl;
+  PFN_WDF_IO_QUEUE_IO_STOP EvtIoStop;
+  PFN_WDF_IO_QUEUE_IO_RESUME EvtIoResume;
+  PFN_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE EvtIoCanceledOnQueue;
+  union {
+    struct {
+      ULONG NumberOfPresentedRequests;
+    } Parallel;
+  } Settings;
+  WDFDRIVER Driver;
+} WDF_IO_QUEUE_CONFIG, *PWDF_IO_QUEUE_CONFIG;
+
+FORCEINLINE VOID WDF_IO_QUEUE_CONFIG_INIT(_Out_ PWDF_IO_QUEUE_CONFIG Config,
+                                          _In_ WDF_IO_QUEUE_DISPATCH_TYPE DispatchType) {
+  memset(Config, 0, sizeof(WDF_IO_QUEUE_CONFIG));
+  Config->Size = sizeof(WDF_IO_QUEUE_CONFIG);
+  Config->PowerManaged = WdfUseDefault;
+  Config->DispatchType = DispatchType;
+  if (Config->DispatchType == WdfIoQueueDispatchParallel)
+    Config->Settings.Parallel.NumberOfPresentedRequests = (ULONG)-1;
+}
+
+FORCEINLINE VOID WDF_IO_QUEUE_CONFIG_INIT_DEFAULT_QUEUE(_Out_ PWDF_IO_QUEUE_CONFIG Config,
+                                                        _In_ WDF_IO_QUEUE_DISPATCH_TYPE DispatchType) {
+  WDF_IO_QUEUE_CONFIG_INIT(Config, DispatchType);
+  Config->DefaultQueue = TRUE;
+}
+
+NTSTATUS WdfIoQueueCreate(_In_ WDFDEVICE Device, _In_ PWDF_IO_QUEUE_CONFIG Config,
+                          _In_opt_ PWDF_OBJECT_ATTRIBUTES QueueAttributes, _Out_opt_ WDFQUEUE* Queue);
+NTSTATUS WdfDeviceConfigureRequestDispatching(_In_ WDFDEVICE Device, _In_ WDFQUEUE Queue,
+                                              _In_ WDF_REQUEST_TYPE RequestType);
+WDF_IO_QUEUE_STATE WdfIoQueueGetState(_In_ WDFQUEUE Queue, _Out_opt_ PULONG QueueRequests,
+                                      _Out_opt_ PULONG DriverRequests);
+WDFDEVICE WdfIoQueueGetDevice(_In_ WDFQUEUE Queue);
+NTSTATUS WdfIoQueueReadyNotify(_In_ WDFQUEUE Queue, _In_opt_ PFN_WDF_IO_QUEUE_STATE QueueReady,
+                               _In_opt_ WDFCONTEXT Context);
+NTSTATUS WdfIoQueueRetrieveNextRequest(_In_ WDFQUEUE Queue, _Out_ WDFREQUEST* OutRequest);
+NTSTATUS WdfIoQueueRetrieveRequestByFileObject(_In_ WDFQUEUE Queue, _In_ WDFFILEOBJECT FileObject,
+                                               _Out_ WDFREQUEST* OutRequest);
+VOID WdfIoQueueStart(_In_ WDFQUEUE Queue);
+VOID WdfIoQueueStop(_In_ WDFQUEUE Queue, _When_(Context != 0, _In_) _In_opt_ PFN_WDF_IO_QUEUE_STATE StopComplete,
+                    _When_(StopComplete != 0, _In_) _In_opt_ WDFCONTEXT Context);
+VOID WdfIoQueueStopSynchronously(_In_ WDFQUEUE Queue);
+VOID WdfIoQueuePurge(_In_ WDFQUEUE Queue, _When_(Context != 0, _In_) _In_opt_ PFN_WDF_IO_QUEUE_STATE PurgeComplete,
+                     _When_(PurgeComplete != 0, _In_) _In_opt_ WDFCONTEXT Context);
+VOID WdfIoQueuePurgeSynchronously(_In_ WDFQUEUE Queue);
+VOID WdfIoQueueStopAndPurge(_In_ WDFQUEUE Queue,
+                            _When_(Context != 0, _In_) _In_opt_ PFN_WDF_IO_QUEUE_STATE StopAndPurgeComplete,
+                            _When_(StopAndPurgeComplete != 0, _In_) _In_opt_ WDFCONTEXT Context);
+VOID WdfIoQueueStopAndPurgeSynchronously(_In_ WDFQUEUE Queue);
+VOID WdfIoQueueDrain(_In_ WDFQUEUE Queue, _When_(Context != 0, _In_) _In_opt_ PFN_WDF_IO_QUEUE_STATE DrainComplete,
+                     _When_(DrainComplete != 0, _In_) _In_opt_ WDFCONTEXT Context);
+VOID WdfIoQueueDrainSynchronously(_In_ WDFQUEUE Queue);
+
+/* ---- Requests on queues: parameters, forwarding, cancel (wdfrequest.h) ---- */
+typedef VOID EVT_WDF_REQUEST_CANCEL(_In_ WDFREQUEST Request);
+typedef EVT_WDF_REQUEST_CANCEL* PFN_WDF_REQUEST_CANCEL;
+
+typedef struct _WDF_REQUEST_PARAMETERS {
+  USHORT Size;
+  UCHAR MinorFunction;
+  WDF_REQUEST_TYPE Type;
+  union {
+    struct {
+      size_t Length;
+      ULONG POINTER_ALIGNMENT Key;
+      LONGLONG DeviceOffset;
+    } Read;
+    struct {
+      size_t Length;
+      ULONG POINTER_ALIGNMENT Key;
+      LONGLONG DeviceOffset;
+    } Write;
+    struct {
+      size_t OutputBufferLength;
+      size_t POINTER_ALIGNMENT InputBufferLength;
+      ULONG POINTER_ALIGNMENT IoControlCode;
+      PVOID Type3InputBuffer;
+    } DeviceIoControl;
+    struct {
+      PVOID Arg1;
+      PVOID Arg2;
+      ULONG POINTER_ALIGNMENT IoControlCode;
+      PVOID Arg4;
+    } Others;
+  } Parameters;
+} WDF_REQUEST_PARAMETERS, *PWDF_REQUEST_PARAMETERS;
+
+FORCEINLINE VOID WDF_REQUEST_PARAMETERS_INIT(_Out_ PWDF_REQUEST_PARAMETERS Parameters) {
+  memset(Parameters, 0, sizeof(WDF_REQUEST_PARAMETERS));
+  Parameters->Size = sizeof(WDF_REQUEST_PARAMETERS);
+}
+
+VOID WdfRequestGetParameters(_In_ WDFREQUEST Request, _Out_ PWDF_REQUEST_PARAMETERS Parameters);
+WDFQUEUE WdfRequestGetIoQueue(_In_ WDFREQUEST Request);
+WDFFILEOBJECT WdfRequestGetFileObject(_In_ WDFREQUEST Request);
+NTSTATUS WdfRequestForwardToIoQueue(_In_ WDFREQUEST Request, _In_ WDFQUEUE DestinationQueue);
+NTSTATUS WdfRequestRequeue(_In_ WDFREQUEST Request);
+VOID WdfRequestMarkCancelable(_In_ WDFREQUEST Request, _In_ PFN_WDF_REQUEST_CANCEL EvtRequestCancel);
+NTSTATUS WdfRequestMarkCancelableEx(_In_ WDFREQUEST Request, _In_ PFN_WDF_REQUEST_CANCEL EvtRequestCancel);
+NTSTATUS WdfRequestUnmarkCancelable(_In_ WDFREQUEST Request);
+BOOLEAN WdfRequestIsCanceled(_In_ WDFREQUEST Request);
+VOID WdfRequestStopAcknowledge(_In_ WDFREQUEST Request, _In_ BOOLEAN Requeue);
 
 WDFSIM_END_C
 

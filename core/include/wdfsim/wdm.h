@@ -100,6 +100,10 @@ typedef struct _UNICODE_STRING {
   USHORT MaximumLength;
   PWSTR Buffer;
 } UNICODE_STRING, *PUNICODE_STRING;
+typedef const UNICODE_STRING* PCUNICODE_STRING;
+
+/* Structure-member alignment hint of the DDK headers (none needed here). */
+#define POINTER_ALIGNMENT
 
 typedef struct _IO_STATUS_BLOCK {
   union {
@@ -464,13 +468,12 @@ NTSTATUS IofCallDriver(_In_ PDEVICE_OBJECT DeviceObject, _Inout_ PIRP Irp);
 PIRP IoAllocateIrp(_In_ CCHAR StackSize, _In_ BOOLEAN ChargeQuota);
 VOID IoFreeIrp(_In_ PIRP Irp);
 VOID IoReuseIrp(_Inout_ PIRP Irp, _In_ NTSTATUS Iostatus);
-PIRP IoBuildSynchronousFsdRequest(_In_ ULONG MajorFunction, _In_ PDEVICE_OBJECT DeviceObject,
-                                  _Inout_opt_ PVOID Buffer, _In_opt_ ULONG Length,
-                                  _In_opt_ PLARGE_INTEGER StartingOffset, _In_ PKEVENT Event,
+PIRP IoBuildSynchronousFsdRequest(_In_ ULONG MajorFunction, _In_ PDEVICE_OBJECT DeviceObject, _Inout_opt_ PVOID Buffer,
+                                  _In_opt_ ULONG Length, _In_opt_ PLARGE_INTEGER StartingOffset, _In_ PKEVENT Event,
                                   _Out_ PIO_STATUS_BLOCK IoStatusBlock);
-PIRP IoBuildAsynchronousFsdRequest(_In_ ULONG MajorFunction, _In_ PDEVICE_OBJECT DeviceObject,
-                                   _Inout_opt_ PVOID Buffer, _In_opt_ ULONG Length,
-                                   _In_opt_ PLARGE_INTEGER StartingOffset, _In_opt_ PIO_STATUS_BLOCK IoStatusBlock);
+PIRP IoBuildAsynchronousFsdRequest(_In_ ULONG MajorFunction, _In_ PDEVICE_OBJECT DeviceObject, _Inout_opt_ PVOID Buffer,
+                                   _In_opt_ ULONG Length, _In_opt_ PLARGE_INTEGER StartingOffset,
+                                   _In_opt_ PIO_STATUS_BLOCK IoStatusBlock);
 PIRP IoBuildDeviceIoControlRequest(_In_ ULONG IoControlCode, _In_ PDEVICE_OBJECT DeviceObject,
                                    _In_opt_ PVOID InputBuffer, _In_ ULONG InputBufferLength,
                                    _Out_opt_ PVOID OutputBuffer, _In_ ULONG OutputBufferLength,

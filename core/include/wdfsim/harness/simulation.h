@@ -53,6 +53,10 @@ struct IoRequestSpec {
   uint8_t fill = 0;
   // RequestorMode: an application's request is UserMode.
   bool kernel_mode_requestor = false;
+  // The originator's open handle the request is issued on: 0 for none, else
+  // an id; requests with the same id share one WDFFILEOBJECT
+  // (WdfRequestGetFileObject, WdfIoQueueRetrieveRequestByFileObject).
+  uint32_t file_object = 0;
 };
 
 // What the originator of a presented request saw.
@@ -115,6 +119,24 @@ class Simulation {
   // The I/O manager builds an IRP for `spec` and presents it to the driver as
   // a request the driver owns (as if a queue had dispatched it).
   WDFREQUEST PresentRequest(const IoRequestSpec& spec);
+
+  // ---- A driver under test, loaded as the I/O manager and PnP load one ----
+  // Calls `driver_entry` (DriverEntry) with the simulation's DRIVER_OBJECT; it
+  // is expected to call WdfDriverCreate. Returns what DriverEntry returned.
+  NTSTATUS LoadDriver(PDRIVER_INITIALIZE driver_entry);
+  // PnP adds a device above `lower`: the framework calls the driver's
+  // EvtDriverDeviceAdd with a WDFDEVICE_INIT, and the device it creates has
+  // `lower` as its default I/O target (WdfDeviceGetIoTarget). Returns the
+  // device, or nullptr when EvtDriverDeviceAdd failed or created none
+  // (`status`, if given, receives its return value).
+  WDFDEVICE AddDevice(LowerDevice& lower, NTSTATUS* status = nullptr);
+  // The I/O manager sends a request to `device` from the application thread;
+  // the framework dispatches it to the device's queues (SEMANTICS-WDF 5).
+  // Returns the index of its entry in io_outcomes().
+  size_t SendRequest(WDFDEVICE device, const IoRequestSpec& spec);
+  // The originator cancels a request it sent (IoCancelIrp on its IRP); false
+  // if it was already completed or the IRP is gone.
+  bool CancelRequest(size_t outcome);
   // One entry per presented request, in presentation order.
   const std::vector<IoOutcome>& io_outcomes() const;
 

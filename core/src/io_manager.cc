@@ -1,7 +1,9 @@
-// The simulated I/O manager's side of a presented request: it builds the IRP
-// with the originator's buffer as the device's I/O type asks
+// The simulated I/O manager's side of a request sent to the driver: it builds
+// the IRP with the originator's buffer as the device's I/O type asks
 // (SEMANTICS-WDM A.1.2, A.1.3), calls the driver's stack location, and wraps
-// the IRP in a queue-presented WDFREQUEST (SEMANTICS-WDF 4.1).
+// the IRP in a WDFREQUEST (SEMANTICS-WDF 4.1).
+#include "io_manager.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -32,8 +34,8 @@ void* CopyOf(const void* source, size_t length) {
 
 }  // namespace
 
-WDFREQUEST PresentRequest(World& world, const IoRequestSpec& spec) {
-  const CCHAR stack_size = static_cast<CCHAR>(std::clamp<int>(spec.stack_size, 1, 32));
+Request& BuildIoRequest(World& world, const IoRequestSpec& spec, CCHAR stack_size, PDEVICE_OBJECT device) {
+  stack_size = static_cast<CCHAR>(std::clamp<int>(stack_size, 1, 32));
   IRP* irp = AllocateIrp(world, stack_size, IrpOrigin::kIoManager);
   IrpRecord& record = *world.FindIrp(irp);
   const bool ioctl =
@@ -52,6 +54,7 @@ WDFREQUEST PresentRequest(World& world, const IoRequestSpec& spec) {
   IoSetNextIrpStackLocation(irp);
   PIO_STACK_LOCATION location = IoGetCurrentIrpStackLocation(irp);
   location->MajorFunction = spec.major_function;
+  location->DeviceObject = device;
   if (ioctl) {
     location->Parameters.DeviceIoControl.IoControlCode = spec.io_control_code;
     location->Parameters.DeviceIoControl.InputBufferLength = spec.input_length;
@@ -104,7 +107,13 @@ WDFREQUEST PresentRequest(World& world, const IoRequestSpec& spec) {
   outcome.major_function = spec.major_function;
   world.io_outcomes().push_back(outcome);
   world.Log(EventKind::kRequestPresented, Ddi::kPresentRequest, request->serial(), spec.major_function, record.serial);
-  return outcome.request;
+  return *request;
+}
+
+WDFREQUEST PresentRequest(World& world, const IoRequestSpec& spec) {
+  Request& request = BuildIoRequest(world, spec, spec.stack_size, nullptr);
+  request.set_presented();
+  return static_cast<WDFREQUEST>(request.handle());
 }
 
 }  // namespace wdfsim::core

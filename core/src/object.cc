@@ -17,6 +17,7 @@ const char* ObjectTypeName(ObjectType type) {
     case ObjectType::kRequest: return "WDFREQUEST";
     case ObjectType::kIoTarget: return "WDFIOTARGET";
     case ObjectType::kQueue: return "WDFQUEUE";
+    case ObjectType::kFileObject: return "WDFFILEOBJECT";
   }
   return "WDFOBJECT";
 }

@@ -22,6 +22,7 @@ enum class ObjectType : uint8_t {
   kRequest,
   kIoTarget,
   kQueue,
+  kFileObject,
 };
 
 // "WDFMEMORY" for kMemory and kRequestMemory, and so on.

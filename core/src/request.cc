@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "irp.h"
+#include "queue.h"
 #include "world.h"
 
 namespace wdfsim::core {
@@ -228,13 +229,37 @@ void Request::Delete(Ddi ddi) {
   Object::Delete(ddi);
 }
 
+void Request::set_presented() {
+  presented_ = true;
+  if (outcome_ >= 0) world().io_outcomes()[outcome_].presented = true;
+}
+
+void Request::ReleaseWithoutCompletion(Ddi ddi) {
+  irp_ = nullptr;
+  completed_ = true;
+  driver_owned_ = false;
+  DisposeTree();
+  DestroyChildren(ddi);
+  ReleaseCreationReference(ddi);
+}
+
+void Request::MarkCancelable(PFN_WDF_REQUEST_CANCEL routine) {
+  cancelable_ = true;
+  cancel_routine_ = routine;
+  deferred_ = true;
+  if (irp_ != nullptr) {
+    irp_->Tail.Overlay.DriverContext[3] = this;
+    irp_->CancelRoutine = &RequestIrpCancel;
+  }
+}
+
 void Request::CompleteInternal(NTSTATUS status, CCHAR boost, Ddi ddi) {
   World& w = world();
   if (w.verifier_on()) {
     if (completed_) {
       w.Report(RuleId::kRequestAlreadyCompleted, ddi, "the request is already completed", {this});
     }
-    if (cancelable_ && !canceled_) {
+    if (cancelable_ && !cancel_started_) {
       w.Report(RuleId::kCompleteCancelable, ddi,
                "completing a request still marked cancelable; call WdfRequestUnmarkCancelable first", {this});
     }
@@ -288,10 +313,17 @@ void Request::CompleteInternal(NTSTATUS status, CCHAR boost, Ddi ddi) {
   if (from_io()) {
     IRP* irp = irp_;
     irp_ = nullptr;
+    // The framework takes its cancel routine off the IRP of a request the
+    // driver completes while still cancelable (reported above).
+    if (cancelable_ && irp->CancelRoutine == &RequestIrpCancel) irp->CancelRoutine = nullptr;
+    ClearCancelable();
     CompleteIrp(w, irp, boost, ddi);
-    // PostProcessCompletion: the request leaves the driver, then is deleted.
+    // PostProcessCompletion: the request leaves the driver and its queue,
+    // then is deleted.
     driver_owned_ = false;
+    Queue* queue = queue_;
     ReleaseCreationReference(ddi);
+    if (queue != nullptr) queue->RequestCompleted(this);
     return;
   }
   // PreProcessCompletionForDriverRequest: the creation reference goes, while

@@ -14,6 +14,8 @@ namespace wdfsim::core {
 
 class Request;
 class IoTarget;
+class Queue;
+class FileObject;
 struct SyncWait;
 
 // The request's input (system) buffer or ioctl output buffer as a WDFMEMORY
@@ -113,6 +115,37 @@ class Request final : public Object {
     formatted_ = true;
   }
 
+  // ---- Queues (SEMANTICS-WDF 5) ----
+  // The queue that holds the request, or that presented it to the driver.
+  Queue* queue() const { return queue_; }
+  void set_queue(Queue* queue) { queue_ = queue; }
+  void set_driver_owned(bool owned) { driver_owned_ = owned; }
+  // Presented to the driver at least once (EvtIoCanceledOnQueue needs it).
+  bool presented() const { return presented_; }
+  void set_presented();
+  // The driver deferred it: sent, forwarded, requeued or marked cancelable.
+  bool deferred() const { return deferred_; }
+  void set_deferred() { deferred_ = true; }
+  FileObject* file_object() const { return file_object_; }
+  void set_file_object(FileObject* file_object) { file_object_ = file_object; }
+  // WdfRequestMarkCancelable(Ex): the driver's EvtRequestCancel, and the
+  // IRP's cancel routine set to the framework's.
+  PFN_WDF_REQUEST_CANCEL cancel_routine() const { return cancel_routine_; }
+  void MarkCancelable(PFN_WDF_REQUEST_CANCEL routine);
+  // Unmark, or the cancel routine took the request: no longer cancelable.
+  void ClearCancelable() {
+    cancelable_ = false;
+    cancel_routine_ = nullptr;
+  }
+  // The cancel routine ran (or will): WdfRequestUnmarkCancelable returns
+  // STATUS_CANCELLED and completing is the cancel routine's job.
+  bool cancel_routine_started() const { return cancel_started_; }
+  void set_cancel_routine_started() { cancel_started_ = true; }
+
+  // The IRP leaves the framework without a completion (a filter passes it
+  // down): the request object goes, the IRP is the lower driver's.
+  void ReleaseWithoutCompletion(Ddi ddi);
+
   void Delete(Ddi ddi) override;
 
  protected:
@@ -173,6 +206,12 @@ class Request final : public Object {
   WDFCONTEXT completion_context_ = nullptr;
   RequestMemory* system_buffer_ = nullptr;
   RequestMemory* output_buffer_ = nullptr;
+  Queue* queue_ = nullptr;
+  bool presented_ = false;
+  bool deferred_ = false;
+  bool cancel_started_ = false;
+  FileObject* file_object_ = nullptr;
+  PFN_WDF_REQUEST_CANCEL cancel_routine_ = nullptr;
 };
 
 }  // namespace wdfsim::core

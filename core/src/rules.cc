@@ -18,7 +18,7 @@ constexpr uint32_t kDriverVerifierViolation = 0xC4;
 constexpr uint32_t kNoMoreIrpStackLocations = 0x35;
 constexpr uint32_t kCancelStateInCompletedIrp = 0x48;
 
-const Rule kRules[] = {
+constexpr Rule kRules[] = {
     {RuleId::kInvalidHandle, "InvalidHandle", S::kBugCheck, kWdfViolation, 0x5, 0,
      "a NULL, stale, never-issued or wrong-type handle was passed to a DDI (WDF_INVALID_HANDLE)",
      "World::Resolve (FxObjectHandleGetPtr)"},
@@ -174,11 +174,39 @@ const Rule kRules[] = {
      "IoFreeMdl on an MDL whose pages are still locked (MmUnlockPages first)", "IoFreeMdl"},
     {RuleId::kIrqlKeSetEvent, "IrqlKeSetEvent", S::kBugCheck, kDriverVerifierViolation, 0x20016, 0,
      "KeSetEvent above DISPATCH_LEVEL, or with Wait=TRUE above APC_LEVEL", "KeSetEvent"},
+    {RuleId::kReadyNotifyMisuse, "ReadyNotifyMisuse", S::kBreak, 0, 0, 0,
+     "WdfIoQueueReadyNotify on a queue that is not manual, a second registration, or an unregistration with none "
+     "registered or while the queue dispatches (STATUS_INVALID_DEVICE_REQUEST)",
+     "FxIoQueue::ReadyNotify"},
+    {RuleId::kQueueFatalError, "QueueFatalError", S::kBugCheck, kWdfViolation, 0xA, 0,
+     "a queue Stop, Purge or Drain DDI failed: a second completion callback while one is pending, or a deleted "
+     "queue (WDF_QUEUE_FATAL_ERROR)",
+     "FxIoQueue::FatalError"},
+    {RuleId::kQueueRequestMisuse, "QueueRequestMisuse", S::kBreak, 0, 0, 0,
+     "WdfRequestRequeue, WdfRequestForwardToIoQueue or WdfRequestStopAcknowledge on a request the driver does not "
+     "own, that is cancelable, or to a queue that cannot take it (STATUS_INVALID_DEVICE_REQUEST)",
+     "FxIoQueue::Requeue / ForwardRequest"},
+    {RuleId::kCancelableStateInvalid, "CancelableStateInvalid", S::kBreak, 0, 0, 0,
+     "WdfRequestMarkCancelable on a request already cancelable or already canceled (use MarkCancelableEx), or "
+     "WdfRequestUnmarkCancelable on a request that is not cancelable",
+     "FxRequest::MarkCancelable / UnmarkCancelable"},
+    {RuleId::kRetrieveFromIdleSequentialQueue, "RetrieveFromIdleSequentialQueue", S::kBreak, 0, 0, 0,
+     "WdfIoQueueRetrieveNextRequest on a sequential queue while the driver owns none of its requests (the "
+     "framework presents them itself; allowed, the call goes on)",
+     "FxIoQueue::GetRequest"},
     {RuleId::kLiveness, "Liveness", S::kBugCheck, 0, 0, 0,
      "a thread waits for something nothing left in the simulation will ever do (the machine hangs)",
      "KeWaitForSingleObject"},
     {RuleId::kRequestCompleted, "RequestCompleted", S::kBreak, 0, 0, 0,
      "a request presented to the driver was never completed when the driver unloaded", "World::Unload"},
+    {RuleId::kDeferredRequestCompleted, "DeferredRequestCompleted", S::kBreak, 0, 0, 0,
+     "a request presented to the driver and deferred (sent, forwarded, requeued or marked cancelable) was never "
+     "completed",
+     "World::Unload"},
+    {RuleId::kManualQueueStalled, "ManualQueueStalled", S::kBreak, 0, 0, 0,
+     "a started manual queue holds requests and its ready callback will not be called again: the driver did not "
+     "drain it to STATUS_NO_MORE_ENTRIES (the requests wait forever)",
+     "World::Unload"},
     {RuleId::kObjectLeak, "ObjectLeak", S::kBreak, 0, 0, 0,
      "a driver-created object was never deleted; only the driver's unload reclaimed it", "World::Unload"},
     {RuleId::kReferenceLeak, "ReferenceLeak", S::kBreak, 0, 0, 0,
@@ -188,6 +216,13 @@ const Rule kRules[] = {
      "routine returned STATUS_MORE_PROCESSING_REQUIRED, or still pending below with the driver's completion routine",
      "World::Unload"},
 };
+constexpr bool CatalogInRuleIdOrder() {
+  for (size_t i = 0; i < sizeof(kRules) / sizeof(kRules[0]); ++i) {
+    if (static_cast<size_t>(kRules[i].id) != i) return false;
+  }
+  return true;
+}
+static_assert(CatalogInRuleIdOrder(), "kRules is indexed by RuleId: keep the entries in enum order");
 static_assert(sizeof(kRules) / sizeof(kRules[0]) == static_cast<size_t>(RuleId::kCount),
               "every RuleId has exactly one catalog entry");
 

@@ -2,6 +2,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
+#include "device.h"
+#include "io_manager.h"
 #include "io_target.h"
 #include "irp.h"
 #include "lower_driver.h"
@@ -9,9 +11,6 @@
 #include "world.h"
 
 namespace wdfsim {
-namespace core {
-WDFREQUEST PresentRequest(World& world, const IoRequestSpec& spec);
-}
 
 namespace {
 Simulation* g_simulation = nullptr;
@@ -46,6 +45,18 @@ WDFDRIVER Simulation::driver() const {
 WDFREQUEST Simulation::PresentRequest(const IoRequestSpec& spec) { return core::PresentRequest(*world_, spec); }
 
 const std::vector<IoOutcome>& Simulation::io_outcomes() const { return world_->io_outcomes(); }
+
+NTSTATUS Simulation::LoadDriver(PDRIVER_INITIALIZE driver_entry) { return core::LoadDriver(*world_, driver_entry); }
+
+WDFDEVICE Simulation::AddDevice(LowerDevice& lower, NTSTATUS* status) {
+  return core::AddDevice(*world_, lower, status);
+}
+
+size_t Simulation::SendRequest(WDFDEVICE device, const IoRequestSpec& spec) {
+  return core::SendRequest(*world_, device, spec);
+}
+
+bool Simulation::CancelRequest(size_t outcome) { return core::CancelRequest(*world_, outcome); }
 
 LowerDevice& Simulation::AddLowerDevice(LowerDeviceOptions options) {
   return world_->AddLowerDevice(std::make_unique<core::ScriptedLowerDevice>(*world_, std::move(options)));

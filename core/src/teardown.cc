@@ -4,8 +4,10 @@
 #include <algorithm>
 
 #include "absl/strings/str_format.h"
+#include "device.h"
 #include "irp.h"
 #include "memory.h"
+#include "queue.h"
 #include "request.h"
 #include "world.h"
 
@@ -17,25 +19,74 @@ void World::Unload() {
   Log(EventKind::kUnload, Ddi::kUnload);
   RunReadyWork();
 
-  // Presented requests the driver never completed.
+  // A manual queue the driver stopped draining: its requests would wait
+  // forever, since no arrival on a non-empty queue notifies again (5.1).
+  for (Device* device : driver_->devices()) {
+    for (Queue* queue : device->queues()) {
+      if (queue->manual() && queue->dispatching() && queue->queued_count() > 0 && queue->HasReadyNotify() &&
+          !queue->transition_from_empty()) {
+        Report(RuleId::kManualQueueStalled, Ddi::kUnload,
+               absl::StrFormat("%s holds %d request%s and will not notify its ready callback again",
+                               trace_.ObjectName(queue->serial()), queue->queued_count(),
+                               queue->queued_count() == 1 ? "" : "s"),
+               {queue});
+      }
+    }
+  }
+
+  // Device removal: each queue stops, EvtIoStop runs for the requests the
+  // driver holds, queued and driver-cancelable requests are canceled; then
+  // EvtDriverUnload.
+  for (Device* device : driver_->devices()) {
+    const std::vector<Queue*> queues = device->queues();
+    for (Queue* queue : queues) queue->PurgeForRemove(Ddi::kUnload);
+  }
+  RunReadyWork();
+  if (driver_->created() && driver_->config().EvtDriverUnload != nullptr) {
+    Log(EventKind::kQueueCallback, Ddi::kUnload, 0, static_cast<int64_t>(QueueCallback::kDriverUnload), 0);
+    driver_->config().EvtDriverUnload(static_cast<WDFDRIVER>(driver_->handle()));
+    RunReadyWork();
+  }
+
+  // Requests presented to the driver that it never completed.
   std::vector<uint32_t> reported;
   for (const IoOutcome& outcome : io_outcomes_) {
-    if (outcome.completions > 0) continue;
-    Object* request = handles_.Lookup(outcome.request);
-    Report(RuleId::kRequestCompleted, Ddi::kUnload,
-           absl::StrFormat("%s (%s) was presented to the driver and never completed",
-                           trace_.ObjectName(outcome.request_serial),
-                           outcome.major_function == IRP_MJ_READ    ? "IRP_MJ_READ"
-                           : outcome.major_function == IRP_MJ_WRITE ? "IRP_MJ_WRITE"
-                                                                    : "IRP_MJ_DEVICE_CONTROL family"),
-           {request});
+    if (outcome.completions > 0 || !outcome.presented) continue;
+    auto* request = static_cast<Request*>(handles_.Lookup(outcome.request));
+    const char* major = outcome.major_function == IRP_MJ_READ    ? "IRP_MJ_READ"
+                        : outcome.major_function == IRP_MJ_WRITE ? "IRP_MJ_WRITE"
+                                                                 : "IRP_MJ_DEVICE_CONTROL family";
+    if (request != nullptr && request->deferred()) {
+      Report(RuleId::kDeferredRequestCompleted, Ddi::kUnload,
+             absl::StrFormat("%s (%s) was deferred by the driver and never completed",
+                             trace_.ObjectName(outcome.request_serial), major),
+             {request});
+    } else {
+      Report(RuleId::kRequestCompleted, Ddi::kUnload,
+             absl::StrFormat("%s (%s) was presented to the driver and never completed",
+                             trace_.ObjectName(outcome.request_serial), major),
+             {request});
+    }
     reported.push_back(outcome.request_serial);
   }
 
-  // Memory and requests the driver created and never deleted.
-  const std::vector<Object*> children = driver_->children();
-  for (Object* child : children) {
-    if (child->type() != ObjectType::kMemory && child->type() != ObjectType::kRequest) continue;
+  // Memory and requests the driver created and never deleted, under the
+  // driver or any of its devices.
+  std::vector<Object*> created;
+  std::vector<Object*> parents = {driver_};
+  while (!parents.empty()) {
+    Object* parent = parents.back();
+    parents.pop_back();
+    for (Object* child : parent->children()) {
+      if (child->type() == ObjectType::kDevice || child->type() == ObjectType::kQueue) parents.push_back(child);
+      if (child->type() == ObjectType::kMemory ||
+          (child->type() == ObjectType::kRequest && !static_cast<Request*>(child)->from_io())) {
+        created.push_back(child);
+      }
+    }
+  }
+  std::sort(created.begin(), created.end(), [](const Object* a, const Object* b) { return a->serial() < b->serial(); });
+  for (Object* child : created) {
     Report(RuleId::kObjectLeak, Ddi::kUnload,
            absl::StrFormat("%s was never deleted", trace_.ObjectName(child->serial())), {child});
     reported.push_back(child->serial());

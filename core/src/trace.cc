@@ -39,6 +39,8 @@ const char* KindName(EventKind kind) {
     case EventKind::kTargetCompleted: return "target-completed";
     case EventKind::kTimerFired: return "timer-fired";
     case EventKind::kNote: return "note";
+    case EventKind::kRequestQueued: return "request-queued";
+    case EventKind::kQueueCallback: return "queue-callback";
   }
   return "?";
 }
@@ -127,9 +129,35 @@ std::string Trace::FormatEvent(size_t i) const {
       absl::StrAppendFormat(&out, " %s %s", ObjectName(e.object),
                             e.a >= 0 && static_cast<size_t>(e.a) < notes_.size() ? notes_[e.a] : "");
       break;
+    case EventKind::kRequestQueued:
+      absl::StrAppendFormat(&out, " %s on %s", ObjectName(e.object), ObjectName(static_cast<uint32_t>(e.a)));
+      break;
+    case EventKind::kQueueCallback:
+      absl::StrAppendFormat(&out, " %s %s %s", ObjectName(e.object), QueueCallbackName(static_cast<QueueCallback>(e.a)),
+                            ObjectName(static_cast<uint32_t>(e.b)));
+      break;
     default: absl::StrAppendFormat(&out, " %s", ObjectName(e.object)); break;
   }
   return out;
+}
+
+const char* QueueCallbackName(QueueCallback callback) {
+  switch (callback) {
+    case QueueCallback::kReadyNotify: return "EvtIoQueueState(ready)";
+    case QueueCallback::kIoDefault: return "EvtIoDefault";
+    case QueueCallback::kIoRead: return "EvtIoRead";
+    case QueueCallback::kIoWrite: return "EvtIoWrite";
+    case QueueCallback::kIoDeviceControl: return "EvtIoDeviceControl";
+    case QueueCallback::kIoInternalDeviceControl: return "EvtIoInternalDeviceControl";
+    case QueueCallback::kIoStop: return "EvtIoStop";
+    case QueueCallback::kIoCanceledOnQueue: return "EvtIoCanceledOnQueue";
+    case QueueCallback::kStopComplete: return "EvtIoQueueState(stop complete)";
+    case QueueCallback::kPurgeComplete: return "EvtIoQueueState(purge complete)";
+    case QueueCallback::kRequestCancel: return "EvtRequestCancel";
+    case QueueCallback::kDeviceAdd: return "EvtDriverDeviceAdd";
+    case QueueCallback::kDriverUnload: return "EvtDriverUnload";
+  }
+  return "?";
 }
 
 std::string Trace::FormatTail(size_t n, size_t end) const {

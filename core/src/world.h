@@ -218,10 +218,29 @@ class World {
   bool switching_off_ = false;
 };
 
-// The framework driver object (FxDriver): the default parent.
+class Device;
+
+// The framework driver object (FxDriver): the default parent, the
+// DRIVER_OBJECT DriverEntry receives, and what WdfDriverCreate configured.
 class Driver final : public Object {
  public:
   explicit Driver(World& world);
+  DRIVER_OBJECT& driver_object() { return driver_object_; }
+  // Set by WdfDriverCreate.
+  bool created() const { return created_; }
+  const WDF_DRIVER_CONFIG& config() const { return config_; }
+  void Create(const WDF_DRIVER_CONFIG& config) {
+    config_ = config;
+    created_ = true;
+  }
+  // The devices EvtDriverDeviceAdd created, in creation order.
+  std::vector<Device*>& devices() { return devices_; }
+
+ private:
+  DRIVER_OBJECT driver_object_{};
+  WDF_DRIVER_CONFIG config_{};
+  bool created_ = false;
+  std::vector<Device*> devices_;
 };
 
 }  // namespace wdfsim::core

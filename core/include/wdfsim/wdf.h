@@ -98,7 +98,7 @@ FORCEINLINE VOID WDF_OBJECT_ATTRIBUTES_INIT(_Out_ PWDF_OBJECT_ATTRIBUTES Attribu
  * (the WDK uses __declspec(selectany) for the same purpose). */
 #define WDF_DECLARE_TYPE_AND_GLOBALS(_contexttype, _UniqueType, _GetUniqueType, _castingfunction)                      \
   typedef _contexttype* WDFSIM_P##_contexttype;                                                                        \
-  WDFSIM_EXTERN_C __attribute__((weak))                                                                                \
+  WDFSIM_EXTERN_C_DEFINITION __attribute__((weak))                                                                     \
   const WDF_OBJECT_CONTEXT_TYPE_INFO WDF_TYPE_NAME_TO_TYPE_INFO(_contexttype) = {                                      \
       sizeof(WDF_OBJECT_CONTEXT_TYPE_INFO), (PCHAR) #_contexttype, sizeof(_contexttype), _UniqueType, _GetUniqueType}; \
   __attribute__((unused)) FORCEINLINE _contexttype* _castingfunction(_In_ WDFOBJECT Handle) {                          \

@@ -14,10 +14,13 @@
 
 #ifdef __cplusplus
 #define WDFSIM_EXTERN_C extern "C"
+/* Linkage of a definition with external C linkage (a const object needs it in C++). */
+#define WDFSIM_EXTERN_C_DEFINITION extern "C"
 #define WDFSIM_BEGIN_C extern "C" {
 #define WDFSIM_END_C }
 #else
 #define WDFSIM_EXTERN_C extern
+#define WDFSIM_EXTERN_C_DEFINITION
 #define WDFSIM_BEGIN_C
 #define WDFSIM_END_C
 #endif

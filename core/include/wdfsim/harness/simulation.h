@@ -64,6 +64,7 @@ struct IoOutcome {
   WDFREQUEST request = nullptr;  // the handle as presented (may be stale now)
   uint32_t request_serial = 0;
   UCHAR major_function = 0;
+  bool presented = false;    // the driver received it (from a queue, or PresentRequest)
   bool completed = false;    // the completion APC delivered the result
   uint32_t completions = 0;  // IoCompleteRequest calls whose stack walk finished the IRP
   NTSTATUS status = 0;       // IoStatus when the walk finished

@@ -39,7 +39,27 @@ enum class EventKind : uint8_t {
   kTargetCompleted,       // object (request), a = status: the target completed the request's IRP
   kTimerFired,            // object (request): the send timer's DPC runs
   kNote,                  // a = index into the trace's note table
+  kRequestQueued,         // object (request), a = queue serial: a queue holds it
+  kQueueCallback,         // object (queue), a = QueueCallback: the framework calls the driver
 };
+
+// The driver callback a kQueueCallback event names.
+enum class QueueCallback : uint8_t {
+  kReadyNotify,
+  kIoDefault,
+  kIoRead,
+  kIoWrite,
+  kIoDeviceControl,
+  kIoInternalDeviceControl,
+  kIoStop,
+  kIoCanceledOnQueue,
+  kStopComplete,
+  kPurgeComplete,
+  kRequestCancel,
+  kDeviceAdd,
+  kDriverUnload,
+};
+const char* QueueCallbackName(QueueCallback callback);
 
 struct TraceEvent {
   int64_t time;  // virtual time, 100 ns units since the simulation started

@@ -89,9 +89,17 @@ enum class RuleId : uint16_t {
   kCancelSpinLock,
   kMdlFreedLocked,
   kIrqlKeSetEvent,
+  // Queues (SEMANTICS-WDF 5).
+  kReadyNotifyMisuse,
+  kQueueFatalError,
+  kQueueRequestMisuse,
+  kCancelableStateInvalid,
+  kRetrieveFromIdleSequentialQueue,
   kLiveness,
   // Teardown (SEMANTICS-WDF 6.3, SEMANTICS-WDM B.1).
   kRequestCompleted,
+  kDeferredRequestCompleted,
+  kManualQueueStalled,
   kObjectLeak,
   kReferenceLeak,
   kIrpLeak,

@@ -11,8 +11,10 @@ cmake -S "$SRC/wdfsim" -B "$WORK/build" -G Ninja -DCMAKE_BUILD_TYPE=None \
 for dir in "$SRC"/wdfsim/corpus/*/; do
   area=$(basename "$dir")
   target="${area}_fuzzer"
+  part=examples  # the core's targets live in fuzz/, the example drivers' in examples/
+  [ -f "$SRC/wdfsim/fuzz/$target.cc" ] && part=fuzz
   cmake --build "$WORK/build" --target "$target"
-  cp "$WORK/build/fuzz/$target" "$OUT/"
-  cp "$SRC/wdfsim/fuzz/$target.dict" "$SRC/wdfsim/fuzz/$target.options" "$OUT/" 2>/dev/null || true
+  cp "$WORK/build/$part/$target" "$OUT/"
+  cp "$SRC/wdfsim/$part/$target.dict" "$SRC/wdfsim/$part/$target.options" "$OUT/" 2>/dev/null || true
   (cd "$dir" && zip -q -r "$OUT/${target}_seed_corpus.zip" seeds regressions)
 done

@@ -21,8 +21,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 run() {  # name corpus-args... -> execs/s
   local name=$1; shift
+  local dir=examples
+  [ -f "fuzz/$name.cc" ] && dir=fuzz
   mkdir -p "$work/$name"
-  "build/fuzz/fuzz/$name" -seed=1 -max_total_time="$seconds" -max_len=1024 -print_final_stats=1 \
+  "build/fuzz/$dir/$name" -seed=1 -max_total_time="$seconds" -max_len=1024 -print_final_stats=1 \
     "$work/$name" "$@" 2>&1 | sed -n 's/^stat::average_exec_per_sec: *//p' | tail -1
 }
 empty=$(run empty_fuzzer)

@@ -28,6 +28,9 @@ for dir in corpus/*/; do
 done
 [ ${#targets[@]} -gt 0 ] || { echo "fuzz.sh: no fuzz target named '$only'" >&2; exit 2; }
 cmake --build --preset fuzz -j "$(nproc)" --target wdfsim "${targets[@]}" >/dev/null
+# A target's binary and its .dict: fuzz/ for the core's targets, examples/
+# for the example drivers'.
+dir_of() { if [ -f "fuzz/$1.cc" ]; then echo fuzz; else echo examples; fi; }
 per_target=$(( seconds / ${#targets[@]} ))
 [ "$per_target" -ge 1 ] || per_target=1
 out=build/fuzz/runs
@@ -40,8 +43,9 @@ for t in "${targets[@]}"; do
   log="$out/$t/fuzz.log"
   set +e
   dict=()
-  [ -f "fuzz/$t.dict" ] && dict=(-dict="fuzz/$t.dict")
-  "build/fuzz/fuzz/$t" -max_total_time="$per_target" -print_final_stats=1 -timeout=5 -max_len=1024 \
+  d=$(dir_of "$t")
+  [ -f "$d/$t.dict" ] && dict=(-dict="$d/$t.dict")
+  "build/fuzz/$d/$t" -max_total_time="$per_target" -print_final_stats=1 -timeout=5 -max_len=1024 \
     "${dict[@]}" -artifact_prefix="$artifacts/" "$corpus" "corpus/$area/seeds" "corpus/$area/regressions" \
     >"$log" 2>&1
   set -e
@@ -50,7 +54,11 @@ for t in "${targets[@]}"; do
   size=$(find "$corpus" -type f | wc -l)
   echo "$t: ${execs:-0} execs/s, corpus $size inputs, $findings findings (log: $log)"
   for f in $(find "$artifacts" -type f | sort); do
-    echo "  replay: build/fuzz/fuzz/$t $f   (or: build/fuzz/tools/wdfsim replay --check --target=$area $f)"
+    if [ "$area" = request_lifecycle ] || [ "$area" = io_target ]; then
+      echo "  replay: build/fuzz/$d/$t $f   (or: build/fuzz/tools/wdfsim replay --check --target=$area $f)"
+    else
+      echo "  replay: build/fuzz/$d/$t $f"
+    fi
     status=1
   done
 done

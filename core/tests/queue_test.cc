@@ -272,4 +272,53 @@ TEST_F(QueueTest, Sec5_3_StopCompleteRegisteredTwiceIsQueueFatalError0xA) {
   EXPECT_EQ(sim_->verifier().reports().back().rule_info().p1, 0xAu);
 }
 
+TEST_F(QueueTest, RetrieveByFileObjectTakesOnlyThatHandlesRequests) {
+  Load();
+  wdfsim::IoRequestSpec spec;
+  spec.major_function = IRP_MJ_READ;
+  spec.length = 4;
+  spec.file_object = 1;
+  sim_->SendRequest(driver_.device, spec);
+  spec.file_object = 2;
+  const size_t second = sim_->SendRequest(driver_.device, spec);
+  WDFREQUEST first_request = Retrieve();  // peek at the first handle's file object, then put it back
+  WDFFILEOBJECT first_file = WdfRequestGetFileObject(first_request);
+  ASSERT_NE(first_file, nullptr);
+  ASSERT_EQ(WdfRequestRequeue(first_request), STATUS_SUCCESS);
+  WDFREQUEST taken = nullptr;
+  ASSERT_EQ(WdfIoQueueRetrieveNextRequest(driver_.queue, &taken), STATUS_SUCCESS);
+  ASSERT_EQ(WdfIoQueueRetrieveNextRequest(driver_.queue, &taken), STATUS_SUCCESS);
+  WDFFILEOBJECT second_file = WdfRequestGetFileObject(taken);
+  EXPECT_NE(second_file, first_file) << "each originator handle has its own WDFFILEOBJECT";
+  ASSERT_EQ(WdfRequestRequeue(taken), STATUS_SUCCESS);
+  WDFREQUEST by_file = nullptr;
+  EXPECT_EQ(WdfIoQueueRetrieveRequestByFileObject(driver_.queue, second_file, &by_file), STATUS_SUCCESS);
+  EXPECT_EQ(by_file, sim_->io_outcomes()[second].request);
+  EXPECT_EQ(WdfIoQueueRetrieveRequestByFileObject(driver_.queue, second_file, &by_file), STATUS_NO_MORE_ENTRIES);
+  EXPECT_EQ(by_file, nullptr);
+}
+
+TEST_F(QueueTest, Sec5_3_StopSynchronouslyWaitsForTheDriverOwnedRequest) {
+  Load();
+  const size_t r = Arrive();
+  WDFREQUEST request = Retrieve();
+  // Nothing will complete it: the wait cannot end, a Liveness report.
+  EXPECT_THROW(WdfIoQueueStopSynchronously(driver_.queue), BugCheck);
+  EXPECT_EQ(Count(RuleId::kLiveness), 1u) << Reports();
+  (void)r;
+  (void)request;
+}
+
+TEST_F(QueueTest, Sec5_3_StopSynchronouslyReturnsWhenNothingIsOwned) {
+  Load();
+  Arrive();
+  WdfIoQueueStopSynchronously(driver_.queue);  // queued requests do not delay it
+  EXPECT_EQ(
+      WdfIoQueueGetState(driver_.queue, nullptr, nullptr) & (WdfIoQueueAcceptRequests | WdfIoQueueDispatchRequests),
+      WdfIoQueueAcceptRequests);
+  WDFREQUEST none = nullptr;
+  EXPECT_EQ(WdfIoQueueRetrieveNextRequest(driver_.queue, &none), STATUS_WDF_PAUSED);
+  EXPECT_TRUE(sim_->verdict().clean()) << Reports();
+}
+
 }  // namespace

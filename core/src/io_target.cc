@@ -26,7 +26,7 @@ NTSTATUS FrameworkCompletionRoutine(PDEVICE_OBJECT, PIRP irp, PVOID context) {
   // An async send propagates pending into the location above it, unless the
   // framework created the IRP (then there is no such location).
   if (irp->PendingReturned && irp->CurrentLocation <= irp->StackCount) IoMarkIrpPending(irp);
-  request->target()->OnIrpCompleted(*request);
+  request->target()->OnIrpCompleted(*request, irp);
   return STATUS_MORE_PROCESSING_REQUIRED;
 }
 
@@ -258,7 +258,7 @@ void IoTarget::FailPended(Request& request, NTSTATUS status) {
   pended_.erase(std::remove(pended_.begin(), pended_.end(), &request), pended_.end());
   request.irp_->IoStatus.Status = status;
   request.irp_->IoStatus.Information = 0;
-  OnIrpCompleted(request);
+  OnIrpCompleted(request, request.irp_);
 }
 
 void IoTarget::OnPendedCancelled(Request& request, IRP*) {
@@ -356,9 +356,22 @@ BOOLEAN IoTarget::Cancel(Request& request, Ddi ddi) {
   return result;
 }
 
-void IoTarget::OnIrpCompleted(Request& request) {
+void IoTarget::OnIrpCompleted(Request& request, IRP* irp) {
   World& w = world();
-  w.Log(EventKind::kTargetCompleted, Ddi::kTargetCompletion, request.serial(), request.irp_->IoStatus.Status);
+  w.Log(EventKind::kTargetCompleted, Ddi::kTargetCompletion, request.serial(), irp->IoStatus.Status);
+  if (request.irp_ == nullptr) {
+    // The driver completed the request while it was sent (CompleteWhileSent,
+    // reported then): the IRP is no longer the request's. The target only
+    // drops its bookkeeping and its reference; there is nothing to complete.
+    Unlink(request);
+    if (request.timer_work_ != 0) w.Cancel(request.timer_work_);
+    request.timer_work_ = 0;
+    request.target_flags_ = 0;
+    request.sent_to_target_ = false;
+    request.completion_refs_ = 0;
+    request.Release(Ddi::kTargetCompletion);
+    return;
+  }
   request.target_flags_ |= kCompleted;
   // Without the timer stopped, its DPC owns the decrement.
   if (CancelTimer(request) && CanComplete(request)) {

@@ -69,7 +69,7 @@ class IoTarget final : public Object {
   void Close(Ddi ddi);
 
   // The framework's IO_COMPLETION_ROUTINE for the request's IRP.
-  void OnIrpCompleted(Request& request);
+  void OnIrpCompleted(Request& request, IRP* irp);
   // The timer's expiry and its DPC (TimerCallback).
   void OnTimerExpired(Request& request);
   void OnTimerDpc(Request& request);

@@ -221,8 +221,10 @@ IoTarget::Submit IoTarget::SubmitLocked(Request& request, const WDF_REQUEST_SEND
   request.target_ = this;
   request.AddRef();  // the target's reference, released at the end of CompleteRequest
   request.completion_refs_ = 1;
-  if (request.canceled_) {
-    // Cancelled before it was sent (SEMANTICS-WDF 1.4 step 7).
+  // Cancelled before it was sent (SEMANTICS-WDF 1.4 step 7), or, for a
+  // stopped target, an IRP already cancelled (a thread exit): the pended
+  // queue's insert refuses it and the submit fails.
+  if (request.canceled_ || (result == Submit::kQueued && irp->Cancel)) {
     CanComplete(request);
     request.Release(ddi);
     return fail(STATUS_CANCELLED);
@@ -249,9 +251,6 @@ void IoTarget::SendIrp(Request& request) {
 void IoTarget::Pend(Request& request) {
   pended_.push_back(&request);
   ExchangeCancelRoutine(request.irp_, PendedCancelRoutine);
-  if (request.irp_->Cancel && ExchangeCancelRoutine(request.irp_, nullptr) != nullptr) {
-    FailPended(request, STATUS_CANCELLED);
-  }
 }
 
 void IoTarget::FailPended(Request& request, NTSTATUS status) {

@@ -88,6 +88,7 @@ class State {
   std::vector<std::unique_ptr<uint8_t[]>> arena_;
   uint32_t completion_calls_ = 0;
   uint32_t accepted_sends_ = 0;
+  bool application_exited_ = false;  // then `present` issues nothing
   uint8_t scratch_[0x10000];
 };
 
@@ -256,6 +257,11 @@ void State::Execute(const Op& op, OpOutcome& out) {
       break;
     }
     case OpCode::kPresent: {
+      // An application thread that exited issues no more I/O.
+      if (application_exited_) {
+        *Slot(a("dst")) = nullptr;
+        break;
+      }
       IoRequestSpec spec;
       static constexpr UCHAR kMajors[] = {IRP_MJ_READ, IRP_MJ_WRITE, IRP_MJ_DEVICE_CONTROL,
                                           IRP_MJ_INTERNAL_DEVICE_CONTROL};
@@ -377,6 +383,7 @@ void State::ExecuteSending(const Op& op, OpOutcome& out) {
     case OpCode::kPassTime: simulation_.PassTime(a("ticks")); break;
     case OpCode::kThreadExit:
       simulation_.ExitThread(a("application") ? simulation_.application_thread() : simulation_.driver_thread());
+      application_exited_ |= a("application") != 0;
       break;
     default: break;
   }

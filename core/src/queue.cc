@@ -163,7 +163,12 @@ NTSTATUS Queue::Retrieve(const Object* file_object, Request** out, Ddi ddi) {
     auto it = std::find_if(queued_.begin(), queued_.end(), [&](const Request* r) {
       return file_object == nullptr || static_cast<const Object*>(r->file_object()) == file_object;
     });
-    if (it == queued_.end()) return STATUS_NO_MORE_ENTRIES;
+    if (it == queued_.end()) {
+      // Requests remain (of other file objects): the next arrival must
+      // notify although the queue is not empty (the force flag, 5.1).
+      if (!queued_.empty()) force_transition_ = true;
+      return STATUS_NO_MORE_ENTRIES;
+    }
     Request* request = *it;
     queued_.erase(it);
     request->irp()->CancelRoutine = nullptr;

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_format.h"
+#include "device.h"
 #include "irp.h"
 #include "thread.h"
 
@@ -290,7 +291,25 @@ void World::SchedulingPoint() {
   // Nor while this processor holds the cancel spin lock: work that takes
   // it would spin until it is released, so it can only run after.
   if (work_depth_ > 0 || cancel_lock_held_) return;
+  MaybeOriginatorCancel();
   while (HasReadyWork() && Choose(2, ChoiceKind::kRunReadyWork) == 1) RunOneReady();
+}
+
+void World::MaybeOriginatorCancel() {
+  if (!options_.originator_cancels || in_originator_cancel_ || verifier_.bugchecked()) return;
+  std::vector<size_t> outstanding;
+  for (auto& [irp, record] : irps_) {
+    if (!record.freed && record.origin == IrpOrigin::kIoManager && record.outcome >= 0 && !irp->Cancel &&
+        io_outcomes_[record.outcome].completions == 0) {
+      outstanding.push_back(static_cast<size_t>(record.outcome));
+    }
+  }
+  if (outstanding.empty() || Choose(2, ChoiceKind::kCancel) == 0) return;
+  std::sort(outstanding.begin(), outstanding.end());  // the map's order is not stable
+  const size_t victim = outstanding[Choose(static_cast<uint32_t>(outstanding.size()), ChoiceKind::kCancel)];
+  in_originator_cancel_ = true;
+  (void)CancelRequest(*this, victim);
+  in_originator_cancel_ = false;
 }
 
 void World::RunReadyWork() {

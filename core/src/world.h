@@ -124,7 +124,8 @@ class World {
   // holds (true) or the virtual clock reaches `deadline` (false). A wait
   // nothing left can end, or one past the step budget, is a Liveness report.
   bool WaitUntil(const std::function<bool()>& done, int64_t deadline, Ddi ddi, const char* what);
-  // At a DDI entry: the choices may let ready work run first.
+  // At a DDI entry: the choices may let ready work run first, and (with
+  // SimulationOptions::originator_cancels) an originator cancel a request.
   void SchedulingPoint();
   // Delivers the APCs the running thread queued to itself, if it can take
   // them now: top-level code (not work "on another processor"), below
@@ -189,6 +190,7 @@ class World {
     SimThread* thread;
   };
   void RunWork(size_t index);
+  void MaybeOriginatorCancel();
   bool Ready(const Work& work) const;
   std::vector<size_t> ReadyIndices() const;
   void ThrowIfCrashed(Ddi ddi);
@@ -216,6 +218,7 @@ class World {
   SimThread* current_thread_ = nullptr;
   bool unloaded_ = false;
   bool switching_off_ = false;
+  bool in_originator_cancel_ = false;
 };
 
 class Device;

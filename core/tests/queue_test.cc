@@ -321,4 +321,49 @@ TEST_F(QueueTest, Sec5_3_StopSynchronouslyReturnsWhenNothingIsOwned) {
   EXPECT_TRUE(sim_->verdict().clean()) << Reports();
 }
 
+TEST_F(QueueTest, Sec5_1_NoMoreEntriesWithRequestsLeftForcesTheNextArrivalToNotify) {
+  Load();
+  ASSERT_EQ(WdfIoQueueReadyNotify(driver_.queue, ReadyCallback, nullptr), STATUS_SUCCESS);
+  wdfsim::IoRequestSpec spec;
+  spec.major_function = IRP_MJ_READ;
+  spec.length = 4;
+  spec.file_object = 1;
+  sim_->SendRequest(driver_.device, spec);
+  ASSERT_EQ(driver_.ready_calls, 1);
+  WDFREQUEST first = Retrieve();
+  WDFFILEOBJECT file_one = WdfRequestGetFileObject(first);
+  ASSERT_EQ(WdfRequestRequeue(first), STATUS_SUCCESS);  // back on the empty queue: an edge
+  const int after_requeue = driver_.ready_calls;
+  spec.file_object = 2;
+  sim_->SendRequest(driver_.device, spec);  // count 2: no edge
+  EXPECT_EQ(driver_.ready_calls, after_requeue);
+  // Take handle 1's request; nothing of handle 1 is left, but handle 2's is.
+  WDFREQUEST mine = nullptr;
+  ASSERT_EQ(WdfIoQueueRetrieveRequestByFileObject(driver_.queue, file_one, &mine), STATUS_SUCCESS);
+  EXPECT_EQ(WdfIoQueueRetrieveRequestByFileObject(driver_.queue, file_one, &mine), STATUS_NO_MORE_ENTRIES);
+  spec.file_object = 1;
+  sim_->SendRequest(driver_.device, spec);  // count 2 again, but forced
+  EXPECT_EQ(driver_.ready_calls, after_requeue + 1);
+}
+
+TEST_F(QueueTest, OriginatorCancelsAtAChoicePointInsideTheDriversWork) {
+  g_driver = &driver_;
+  // Scripted: at the first scheduling point with an outstanding request the
+  // originator cancels it (1 = cancel, 0 = the first request).
+  wdfsim::ScriptedChoiceSource choices({1, 0});
+  wdfsim::SimulationOptions options;
+  options.originator_cancels = true;
+  sim_ = std::make_unique<wdfsim::Simulation>(choices, options);
+  wdfsim::LowerDeviceOptions lower;
+  lower.answers_from_choices = false;
+  lower_ = &sim_->AddLowerDevice(lower);
+  ASSERT_EQ(sim_->LoadDriver(DriverEntry), STATUS_SUCCESS);
+  ASSERT_NE(sim_->AddDevice(*lower_), nullptr);
+  const size_t r = Arrive();  // queued; the cancel comes at the driver's next DDI
+  WDFREQUEST none = nullptr;
+  EXPECT_EQ(WdfIoQueueRetrieveNextRequest(driver_.queue, &none), STATUS_NO_MORE_ENTRIES);
+  EXPECT_EQ(Outcome(r).status, STATUS_CANCELLED) << "cancelled on the queue at the retrieve's entry";
+  EXPECT_TRUE(sim_->verdict().clean()) << Reports();
+}
+
 }  // namespace

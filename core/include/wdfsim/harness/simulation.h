@@ -33,6 +33,10 @@ struct SimulationOptions {
   // Allocations by the I/O manager's DDIs (IoAllocateIrp, the builders,
   // IoAllocateMdl) may fail, as the ChoiceSource decides.
   bool inject_allocation_failures = false;
+  // At every scheduling point (each DDI entry of top-level driver code) the
+  // choices may have an originator cancel one of its outstanding requests:
+  // IoCancelIrp from another processor, at any point of the driver's work.
+  bool originator_cancels = false;
 };
 
 // How the I/O manager's device hands buffers to the driver for reads and writes.

@@ -37,8 +37,6 @@ Device::Device(World& world, const WDFDEVICE_INIT& init)
   io_target_->set_no_delete_ddi();  // the default target belongs to the device
 }
 
-Device::~Device() = default;
-
 void Device::RemoveQueue(Queue* queue) {
   queues_.erase(std::remove(queues_.begin(), queues_.end(), queue), queues_.end());
   if (default_queue_ == queue) default_queue_ = nullptr;
@@ -75,8 +73,7 @@ void Device::Dispatch(Request& request) {
     (void)IoCallDriver(lower_->device(), irp);
     return;
   }
-  request.irp()->IoStatus.Information = 0;
-  request.CompleteInternal(STATUS_INVALID_DEVICE_REQUEST, IO_NO_INCREMENT, Ddi::kSendRequest);
+  request.CompleteByFramework(STATUS_INVALID_DEVICE_REQUEST, Ddi::kSendRequest);
 }
 
 void Device::Dispose() {

@@ -41,7 +41,6 @@ class FileObject final : public Object {
 class Device final : public Object {
  public:
   Device(World& world, const WDFDEVICE_INIT& init);
-  ~Device() override;
 
   PDEVICE_OBJECT device_object() { return &device_object_; }
   LowerDevice& lower() const { return *lower_; }

@@ -26,12 +26,6 @@ WDFREQUEST HandleOf(const Request& request) { return static_cast<WDFREQUEST>(req
 // IRP's DriverContext while the framework holds it, as FxIrp does).
 Request* RequestOfIrp(PIRP irp) { return static_cast<Request*>(irp->Tail.Overlay.DriverContext[3]); }
 
-bool ZeroLengthReadWrite(const Request& request) {
-  const auto& p = request.parameters().Parameters;
-  return (request.major_function() == IRP_MJ_READ && p.Read.Length == 0) ||
-         (request.major_function() == IRP_MJ_WRITE && p.Write.Length == 0);
-}
-
 }  // namespace
 
 Queue::Queue(World& world, Device& device, const WDF_IO_QUEUE_CONFIG& config)
@@ -85,10 +79,7 @@ void Queue::CheckTransitionFromEmpty() {
 NTSTATUS Queue::QueueRequest(Request& request, bool forwarded, Ddi ddi) {
   if (!accept_ || deleting()) {
     if (forwarded) return STATUS_INVALID_DEVICE_STATE;
-    request.set_queue(nullptr);
-    request.set_driver_owned(true);
-    request.irp()->IoStatus.Information = 0;
-    request.CompleteInternal(STATUS_INVALID_DEVICE_STATE, IO_NO_INCREMENT, ddi);
+    request.CompleteByFramework(STATUS_INVALID_DEVICE_STATE, ddi);
     return STATUS_INVALID_DEVICE_STATE;
   }
   Insert(request, /*at_head=*/false, ddi);
@@ -102,10 +93,7 @@ NTSTATUS Queue::Requeue(Request& request, Ddi ddi) {
   request.set_deferred();
   if (cancel_dispatched_requests_) {
     // After StopAndPurge a requeued request is canceled, not queued.
-    request.set_driver_owned(true);
-    request.irp()->IoStatus.Information = 0;
-    request.set_queue(nullptr);
-    request.CompleteInternal(STATUS_CANCELLED, IO_NO_INCREMENT, ddi);
+    request.CompleteByFramework(STATUS_CANCELLED, ddi);
     DispatchEvents();
     return STATUS_SUCCESS;
   }
@@ -113,8 +101,6 @@ NTSTATUS Queue::Requeue(Request& request, Ddi ddi) {
   DispatchEvents();
   return STATUS_SUCCESS;
 }
-
-void Queue::RequeueAfterStop(Request& request, Ddi ddi) { (void)Requeue(request, ddi); }
 
 void Queue::ReleaseOwnership(const Request* request) { Erase(owned_, request); }
 
@@ -171,15 +157,8 @@ NTSTATUS Queue::Retrieve(const Object* file_object, Request** out, Ddi ddi) {
     }
     Request* request = *it;
     queued_.erase(it);
-    request->irp()->CancelRoutine = nullptr;
-    if (ZeroLengthReadWrite(*request) && !config_.AllowZeroLengthRequests) {
-      // Completed by the framework; the driver never sees it.
-      request->set_driver_owned(true);
-      request->set_queue(nullptr);
-      request->irp()->IoStatus.Information = 0;
-      request->CompleteInternal(STATUS_SUCCESS, IO_NO_INCREMENT, ddi);
-      continue;
-    }
+    request->irp()->CancelRoutine = nullptr;  // out of the queue: not cancelable there any more
+    if (CompletedAsZeroLength(*request, ddi)) continue;
     owned_.push_back(request);
     request->set_driver_owned(true);
     request->set_presented();
@@ -272,10 +251,7 @@ void Queue::CancelQueued(Request& request, Ddi ddi) {
                 request.serial());
     config_.EvtIoCanceledOnQueue(HandleOf(*this), HandleOf(request));
   } else {
-    request.set_driver_owned(true);
-    request.set_queue(nullptr);
-    request.irp()->IoStatus.Information = 0;
-    request.CompleteInternal(STATUS_CANCELLED, IO_NO_INCREMENT, ddi);
+    request.CompleteByFramework(STATUS_CANCELLED, ddi);
   }
   DispatchEvents();
 }
@@ -316,6 +292,15 @@ void Queue::PurgeForRemove(Ddi ddi) {
   CancelDriverCancelable(ddi);
 }
 
+bool Queue::CompletedAsZeroLength(Request& request, Ddi ddi) {
+  const auto& p = request.parameters().Parameters;
+  const bool zero_length = (request.major_function() == IRP_MJ_READ && p.Read.Length == 0) ||
+                           (request.major_function() == IRP_MJ_WRITE && p.Write.Length == 0);
+  if (!zero_length || config_.AllowZeroLengthRequests) return false;
+  request.CompleteByFramework(STATUS_SUCCESS, ddi);  // the driver never sees it (5.2)
+  return true;
+}
+
 bool Queue::CanPresent() const {
   switch (config_.DispatchType) {
     case WdfIoQueueDispatchSequential: return owned_.empty();
@@ -325,38 +310,37 @@ bool Queue::CanPresent() const {
 }
 
 void Queue::Present(Request& request) {
-  owned_.push_back(&request);
-  request.set_driver_owned(true);
-  request.set_presented();
   const WDFQUEUE queue = HandleOf(*this);
   const WDFREQUEST handle = HandleOf(request);
   const auto& p = request.parameters().Parameters;
   const UCHAR major = request.major_function();
-  auto log = [&](QueueCallback which) {
+  const auto present = [&](QueueCallback which) {
+    owned_.push_back(&request);
+    request.set_driver_owned(true);
+    request.set_presented();
     world().Log(EventKind::kQueueCallback, Ddi::kQueueDispatch, serial(), static_cast<int64_t>(which),
                 request.serial());
   };
   if (major == IRP_MJ_READ && config_.EvtIoRead != nullptr) {
-    log(QueueCallback::kIoRead);
+    present(QueueCallback::kIoRead);
     config_.EvtIoRead(queue, handle, p.Read.Length);
   } else if (major == IRP_MJ_WRITE && config_.EvtIoWrite != nullptr) {
-    log(QueueCallback::kIoWrite);
+    present(QueueCallback::kIoWrite);
     config_.EvtIoWrite(queue, handle, p.Write.Length);
   } else if (major == IRP_MJ_DEVICE_CONTROL && config_.EvtIoDeviceControl != nullptr) {
-    log(QueueCallback::kIoDeviceControl);
+    present(QueueCallback::kIoDeviceControl);
     config_.EvtIoDeviceControl(queue, handle, p.DeviceIoControl.OutputBufferLength, p.DeviceIoControl.InputBufferLength,
                                p.DeviceIoControl.IoControlCode);
   } else if (major == IRP_MJ_INTERNAL_DEVICE_CONTROL && config_.EvtIoInternalDeviceControl != nullptr) {
-    log(QueueCallback::kIoInternalDeviceControl);
+    present(QueueCallback::kIoInternalDeviceControl);
     config_.EvtIoInternalDeviceControl(queue, handle, p.DeviceIoControl.OutputBufferLength,
                                        p.DeviceIoControl.InputBufferLength, p.DeviceIoControl.IoControlCode);
   } else if (config_.EvtIoDefault != nullptr) {
-    log(QueueCallback::kIoDefault);
+    present(QueueCallback::kIoDefault);
     config_.EvtIoDefault(queue, handle);
   } else {
     // No callback for this request type: the framework fails it.
-    request.irp()->IoStatus.Information = 0;
-    request.CompleteInternal(STATUS_INVALID_DEVICE_REQUEST, IO_NO_INCREMENT, Ddi::kQueueDispatch);
+    request.CompleteByFramework(STATUS_INVALID_DEVICE_REQUEST, Ddi::kQueueDispatch);
   }
 }
 
@@ -401,14 +385,7 @@ void Queue::DispatchEvents() {
       Request* request = queued_.front();
       queued_.pop_front();
       request->irp()->CancelRoutine = nullptr;  // out of the queue: not cancelable there any more
-      if (ZeroLengthReadWrite(*request) && !config_.AllowZeroLengthRequests) {
-        request->set_driver_owned(true);
-        request->set_queue(nullptr);
-        request->irp()->IoStatus.Information = 0;
-        request->CompleteInternal(STATUS_SUCCESS, IO_NO_INCREMENT, Ddi::kQueueDispatch);
-      } else {
-        Present(*request);
-      }
+      if (!CompletedAsZeroLength(*request, Ddi::kQueueDispatch)) Present(*request);
       continue;
     }
     if (!dispatch_again_) break;

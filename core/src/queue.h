@@ -39,8 +39,6 @@ class Queue final : public Object {
   NTSTATUS QueueRequest(Request& request, bool forwarded, Ddi ddi);
   // WdfRequestRequeue: back to the head of this (manual) queue.
   NTSTATUS Requeue(Request& request, Ddi ddi);
-  // WdfRequestStopAcknowledge(Requeue=TRUE).
-  void RequeueAfterStop(Request& request, Ddi ddi);
 
   NTSTATUS ReadyNotify(PFN_WDF_IO_QUEUE_STATE method, WDFCONTEXT context, Ddi ddi);
   // GetRequest: the first queued request (of `file_object`, if given).
@@ -85,6 +83,9 @@ class Queue final : public Object {
   // loop again.
   void DispatchEvents();
   void Present(Request& request);
+  // A zero-length read or write the queue does not allow: the framework
+  // completes it (STATUS_SUCCESS, 0). True if it did.
+  bool CompletedAsZeroLength(Request& request, Ddi ddi);
   void CancelQueuedRequests(Ddi ddi);
   void CancelDriverCancelable(Ddi ddi);
   void FatalError(NTSTATUS status, Ddi ddi, const char* what);

@@ -148,28 +148,31 @@ NTSTATUS WdfIoQueueReadyNotify(WDFQUEUE Queue, PFN_WDF_IO_QUEUE_STATE QueueReady
       ->ReadyNotify(QueueReady, Context, Ddi::kWdfIoQueueReadyNotify);
 }
 
-NTSTATUS WdfIoQueueRetrieveNextRequest(WDFQUEUE Queue, WDFREQUEST* OutRequest) {
-  World& w = World::Current();
-  w.EnterDdi(Ddi::kWdfIoQueueRetrieveNextRequest, Queue);
-  auto* queue = ResolveQueue(w, Queue, Ddi::kWdfIoQueueRetrieveNextRequest);
-  w.RequireNotNull(OutRequest, Ddi::kWdfIoQueueRetrieveNextRequest, "OutRequest");
-  Request* request = nullptr;
-  const NTSTATUS status = queue->Retrieve(nullptr, &request, Ddi::kWdfIoQueueRetrieveNextRequest);
-  *OutRequest = request != nullptr ? static_cast<WDFREQUEST>(request->handle()) : nullptr;
-  return status;
-}
+namespace {
 
-NTSTATUS WdfIoQueueRetrieveRequestByFileObject(WDFQUEUE Queue, WDFFILEOBJECT FileObject, WDFREQUEST* OutRequest) {
+// GetRequest for both retrieval DDIs; `file_object` null takes any request.
+NTSTATUS RetrieveDdi(WDFQUEUE Queue, WDFFILEOBJECT FileObject, WDFREQUEST* OutRequest, Ddi ddi) {
   World& w = World::Current();
-  const Ddi ddi = Ddi::kWdfIoQueueRetrieveRequestByFileObject;
   w.EnterDdi(ddi, Queue);
   auto* queue = ResolveQueue(w, Queue, ddi);
-  wdfsim::core::Object* file_object = w.Resolve(FileObject, ddi, {ObjectType::kFileObject});
+  const wdfsim::core::Object* file_object = ddi == Ddi::kWdfIoQueueRetrieveRequestByFileObject
+                                                ? w.Resolve(FileObject, ddi, {ObjectType::kFileObject})
+                                                : nullptr;
   w.RequireNotNull(OutRequest, ddi, "OutRequest");
   Request* request = nullptr;
   const NTSTATUS status = queue->Retrieve(file_object, &request, ddi);
   *OutRequest = request != nullptr ? static_cast<WDFREQUEST>(request->handle()) : nullptr;
   return status;
+}
+
+}  // namespace
+
+NTSTATUS WdfIoQueueRetrieveNextRequest(WDFQUEUE Queue, WDFREQUEST* OutRequest) {
+  return RetrieveDdi(Queue, nullptr, OutRequest, Ddi::kWdfIoQueueRetrieveNextRequest);
+}
+
+NTSTATUS WdfIoQueueRetrieveRequestByFileObject(WDFQUEUE Queue, WDFFILEOBJECT FileObject, WDFREQUEST* OutRequest) {
+  return RetrieveDdi(Queue, FileObject, OutRequest, Ddi::kWdfIoQueueRetrieveRequestByFileObject);
 }
 
 VOID WdfIoQueueStart(WDFQUEUE Queue) {
@@ -300,7 +303,7 @@ VOID WdfRequestStopAcknowledge(WDFREQUEST Request, BOOLEAN Requeue) {
   auto* request = ResolveRequest(w, Request, ddi);
   if (!Requeue) return;  // the driver keeps the request and completes it later
   if (!DriverOwnsForQueueOp(w, *request, ddi)) return;
-  request->queue()->RequeueAfterStop(*request, ddi);
+  (void)request->queue()->Requeue(*request, ddi);
 }
 
 namespace {

@@ -229,6 +229,13 @@ void Request::Delete(Ddi ddi) {
   Object::Delete(ddi);
 }
 
+void Request::CompleteByFramework(NTSTATUS status, Ddi ddi) {
+  queue_ = nullptr;
+  driver_owned_ = true;
+  irp_->IoStatus.Information = 0;
+  CompleteInternal(status, IO_NO_INCREMENT, ddi);
+}
+
 void Request::set_presented() {
   presented_ = true;
   if (outcome_ >= 0) world().io_outcomes()[outcome_].presented = true;

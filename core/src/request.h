@@ -142,6 +142,10 @@ class Request final : public Object {
   bool cancel_routine_started() const { return cancel_started_; }
   void set_cancel_routine_started() { cancel_started_ = true; }
 
+  // The framework completes a request the driver does not (or no longer)
+  // hold: refused, canceled on a queue, zero-length, no callback for it.
+  // Information 0; the request leaves its queue.
+  void CompleteByFramework(NTSTATUS status, Ddi ddi);
   // The IRP leaves the framework without a completion (a filter passes it
   // down): the request object goes, the IRP is the lower driver's.
   void ReleaseWithoutCompletion(Ddi ddi);

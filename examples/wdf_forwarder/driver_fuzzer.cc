@@ -20,9 +20,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <string_view>  // wdfsim/harness/verifier.h uses it without including it
 #include <vector>
 
+#include "driver_oracle.h"
 #include "forwarder.h"
 #include "wdfsim/harness/simulation.h"
 
@@ -34,18 +34,6 @@ constexpr int kMaxEvents = 16;
 // Clock steps around the driver's 100 ms send timeout and the lower device's
 // delays (100 ns, 10 ms, 50 ms, 1 s).
 constexpr int64_t kTicks[] = {1, 10000, 10 * 10000, 50 * 10000, 99 * 10000, 100 * 10000, 101 * 10000, 1000 * 10000};
-
-[[noreturn]] void Finding(const char* rule, const std::string& detail, const wdfsim::Simulation* sim) {
-  std::fprintf(stderr, "ORACLE:%s %s\n", rule, detail.c_str());
-  if (sim != nullptr) std::fprintf(stderr, "%s\n", sim->trace().FormatTail(40, sim->trace().size()).c_str());
-  std::fflush(stderr);
-  std::abort();
-}
-
-bool NeverCompletes(const wdfsim::LowerIrpRecord& r) {
-  return r.answer.kind == wdfsim::LowerAnswer::Kind::kPendForever &&
-         r.answer.on_cancel == wdfsim::LowerAnswer::OnCancel::kIgnore && !r.completed;
-}
 
 struct Environment {
   ULONG lower_flags = DO_BUFFERED_IO;
@@ -142,18 +130,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
     }
     sim.AdvanceTime(10LL * 1000 * 10000);
-    for (const auto& r : lower.irps()) hung |= NeverCompletes(r);
+    hung = wdfsim::fuzz::AnyHangsForever(lower);
     if (hung) judged = sim.verifier().reports().size();
     sim.Unload();
   } catch (const wdfsim::BugCheck&) {
-    for (const auto& r : lower.irps()) hung |= NeverCompletes(r);
+    hung = wdfsim::fuzz::AnyHangsForever(lower);
   }
-  const auto& reports = sim.verifier().reports();
-  for (size_t i = 0; i < reports.size() && i < judged; ++i) {
-    const wdfsim::Report& report = reports[i];
-    if (report.rule_info().severity == wdfsim::Severity::kLint) continue;
-    if (hung && report.rule == wdfsim::RuleId::kLiveness) continue;
-    Finding(report.rule_info().name.data(), report.Format(sim.trace()), nullptr);
-  }
+  wdfsim::fuzz::JudgeReports(sim, hung, judged);
   return 0;
 }

@@ -23,27 +23,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <string_view>  // wdfsim/harness/verifier.h uses it without including it
 #include <vector>
 
+#include "driver_oracle.h"
 #include "fsd_read.h"
 #include "wdfsim/harness/simulation.h"
 
 namespace {
 
 bool apc_oracle = true;
-
-[[noreturn]] void Finding(const char* rule, const std::string& detail, const wdfsim::Simulation* sim) {
-  std::fprintf(stderr, "ORACLE:%s %s\n", rule, detail.c_str());
-  if (sim != nullptr) std::fprintf(stderr, "%s\n", sim->trace().FormatTail(40, sim->trace().size()).c_str());
-  std::fflush(stderr);
-  std::abort();
-}
-
-bool NeverCompletes(const wdfsim::LowerIrpRecord& r) {
-  return r.answer.kind == wdfsim::LowerAnswer::Kind::kPendForever &&
-         r.answer.on_cancel == wdfsim::LowerAnswer::OnCancel::kIgnore;
-}
 
 }  // namespace
 
@@ -81,8 +69,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         ULONG_PTR bytes = 0;
         const NTSTATUS status = async ? FsdReadAsync(lower.device(), buffer.data(), length, 512LL * i, &bytes)
                                       : FsdReadSync(lower.device(), buffer.data(), length, 512LL * i, &bytes);
-        if (status == STATUS_PENDING) Finding("ReturnedPending", "a read returned STATUS_PENDING", &sim);
-        if (NT_SUCCESS(status) && bytes > length) Finding("BytesRead", "more bytes than the buffer", &sim);
+        if (status == STATUS_PENDING)
+          wdfsim::fuzz::ReportFinding("ReturnedPending", "a read returned STATUS_PENDING", &sim);
+        if (NT_SUCCESS(status) && bytes > length)
+          wdfsim::fuzz::ReportFinding("BytesRead", "more bytes than the buffer", &sim);
         if (!async) {
           bool pended = false;
           for (size_t j = first_irp; j < lower.irps().size(); ++j) {
@@ -92,7 +82,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           const auto& events = sim.trace().events();
           for (size_t e = first_event; e < events.size(); ++e) apcs += events[e].kind == wdfsim::EventKind::kIrpApc;
           if (apc_oracle && pended && apcs == 0) {
-            Finding("ApcAfterReturn", "FsdReadSync returned before its pended IRP's completion APC ran", &sim);
+            wdfsim::fuzz::ReportFinding("ApcAfterReturn",
+                                        "FsdReadSync returned before its pended IRP's completion APC ran", &sim);
           }
         }
         if (exit_thread) {
@@ -104,13 +95,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       sim.AdvanceTime(10LL * 1000 * 10000);
       sim.Unload();
     } catch (const wdfsim::BugCheck&) {
-      for (const auto& r : lower.irps()) hung |= NeverCompletes(r) && !r.completed;
+      hung = wdfsim::fuzz::AnyHangsForever(lower);
     }
-    for (const wdfsim::Report& report : sim.verifier().reports()) {
-      if (report.rule_info().severity == wdfsim::Severity::kLint) continue;
-      if (hung && report.rule == wdfsim::RuleId::kLiveness) continue;
-      Finding(report.rule_info().name.data(), report.Format(sim.trace()), nullptr);
-    }
+    wdfsim::fuzz::JudgeReports(sim, hung);
   }
   return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "wdfsim/wdf.h"
+#include "wdm_driver.h"
 
 namespace {
 
@@ -29,6 +30,12 @@ class State {
     simulation_.verifier().set_on_report([this](const Report& report) {
       if (current_ != nullptr) current_->rules.emplace_back(report.rule_info().name);
     });
+    hooks_.arrived = [this](PIRP irp, uint32_t slot) { Hold(slot, NewSinks(), irp); };
+    hooks_.called = [this](PIRP irp, bool cancel, NTSTATUS status) {
+      if (current_ == nullptr) return;
+      current_->callbacks.push_back({cancel ? CallbackEvent::Kind::kIrpCancel : CallbackEvent::Kind::kIrpCompletion,
+                                     IrpId(irp), static_cast<uint32_t>(status)});
+    };
   }
 
   Simulation& simulation() { return simulation_; }
@@ -42,6 +49,7 @@ class State {
 
   void Execute(const Op& op, OpOutcome& outcome);
   void ExecuteSending(const Op& op, OpOutcome& outcome);
+  void ExecuteWdm(const Op& op, OpOutcome& outcome);
 
   // The program's completion routine: records the call, then does what the
   // op that set it asked (nothing, delete the request, or complete it).
@@ -78,8 +86,52 @@ class State {
     return arena_.back().get();
   }
 
+  // The program's hold on an IRP: sinks that live as long as the run (the
+  // I/O manager may write them after the slot moved on).
+  IrpSinks& NewSinks() {
+    sinks_.push_back(std::make_unique<IrpSinks>());
+    IrpSinks& sinks = *sinks_.back();
+    sinks.hooks = &hooks_;
+    KeInitializeEvent(&sinks.event, NotificationEvent, FALSE);
+    sinks.iosb.Status = static_cast<NTSTATUS>(0xDEADBEEF);  // shows whether the I/O manager wrote it
+    sinks.iosb.Information = 0xDEADBEEF;
+    sinks.offset.QuadPart = 0;
+    return sinks;
+  }
+  // Slot `slot` holds `irp` (nothing if the builder failed): 1 if it does.
+  uint32_t Hold(uint32_t slot, IrpSinks& sinks, PIRP irp) {
+    irp_slots_[slot] = irp != nullptr ? &sinks : nullptr;
+    if (irp == nullptr) return 0;
+    sinks.irp = irp;
+    sinks.id = IrpId(irp);
+    return 1;
+  }
+  uint32_t IrpId(const IRP* irp) {
+    auto [it, inserted] = irp_ids_.try_emplace(irp, next_irp_id_ + 1);
+    if (inserted) ++next_irp_id_;
+    return it->second;
+  }
+  // The IRP a program slot holds, if the I/O manager has not freed it: the
+  // inline DDIs (IoMarkIrpPending, IoSetCompletionRoutine) would touch freed
+  // memory (or, with no location to write, memory outside the IRP), which is
+  // the program's bug and not the model's: those ops are no-ops then.
+  IrpSinks* LiveSlot(uint32_t slot) {
+    IrpSinks* sinks = irp_slots_[slot];
+    return sinks != nullptr && simulation_.IrpAllocated(sinks->irp) ? sinks : nullptr;
+  }
+  PDEVICE_OBJECT Device(uint32_t slot) const { return device_slots_[slot]; }
+
+  // Declared before the simulation, which may write into sinks and call into
+  // devices until it is destroyed.
+  std::vector<std::unique_ptr<IrpSinks>> sinks_;
+  std::vector<std::unique_ptr<FilterDevice>> filters_;
+  WdmDriverHooks hooks_;
   ByteChoiceSource choices_;
   Simulation simulation_;
+  IrpSinks* irp_slots_[kIrpSlots] = {};
+  PDEVICE_OBJECT device_slots_[kDeviceSlots] = {};
+  absl::flat_hash_map<const IRP*, uint32_t> irp_ids_;
+  uint32_t next_irp_id_ = 0;
   OpOutcome* current_ = nullptr;
   WDFOBJECT slots_[kSlots] = {};
   absl::flat_hash_map<WDFOBJECT, uint32_t> ids_;
@@ -125,6 +177,38 @@ WDF_REQUEST_SEND_OPTIONS SendOptions(uint32_t flags, int32_t timeout_ms, bool ba
   }
   if (bad_size) options.Size -= 1;
   return options;
+}
+
+// A scripted lower device as target_create and wdm_lower_device describe it.
+LowerDeviceOptions LowerOptions(const Op& op) {
+  LowerDeviceOptions options;
+  options.stack_size = static_cast<CCHAR>(op.arg("stack_size"));
+  static constexpr ULONG kFlags[] = {DO_BUFFERED_IO, DO_DIRECT_IO, 0};
+  options.flags = kFlags[op.arg("io_type")];
+  options.answers_from_choices = op.arg("answer") == 0;
+  LowerAnswer& answer = options.default_answer;
+  static constexpr LowerAnswer::Kind kKinds[] = {LowerAnswer::Kind::kCompleteInline, LowerAnswer::Kind::kCompleteInline,
+                                                 LowerAnswer::Kind::kPend, LowerAnswer::Kind::kPendForever};
+  answer.kind = kKinds[op.arg("answer")];
+  answer.status = static_cast<NTSTATUS>(op.arg("status"));
+  answer.information = op.arg("information") == 0xFFFF ? LowerAnswer::kWholeLength : op.arg("information");
+  answer.delay = int64_t{op.arg("delay_ms")} * 10000;
+  answer.on_cancel = static_cast<LowerAnswer::OnCancel>(op.arg("on_cancel"));
+  answer.completion_irql = op.arg("dispatch_level") ? DISPATCH_LEVEL : PASSIVE_LEVEL;
+  return options;
+}
+
+// A KeWaitForSingleObject timeout in ms: negative relative, positive
+// absolute from now, 0 a poll.
+LARGE_INTEGER WaitTimeout(int32_t timeout_ms) {
+  LARGE_INTEGER timeout;
+  if (timeout_ms <= 0) {
+    timeout.QuadPart = int64_t{timeout_ms} * 10000;
+  } else {
+    KeQuerySystemTime(&timeout);
+    timeout.QuadPart += int64_t{timeout_ms} * 10000;
+  }
+  return timeout;
 }
 
 ULONG IoctlCode(uint32_t method) { return CTL_CODE(FILE_DEVICE_UNKNOWN, 0x900 + method, method, FILE_ANY_ACCESS); }
@@ -291,22 +375,7 @@ void State::ExecuteSending(const Op& op, OpOutcome& out) {
   auto a = [&op](absl::string_view name) { return op.arg(name); };
   switch (op.code) {
     case OpCode::kTargetCreate: {
-      LowerDeviceOptions options;
-      options.stack_size = static_cast<CCHAR>(a("stack_size"));
-      static constexpr ULONG kFlags[] = {DO_BUFFERED_IO, DO_DIRECT_IO, 0};
-      options.flags = kFlags[a("io_type")];
-      options.answers_from_choices = a("answer") == 0;
-      LowerAnswer& answer = options.default_answer;
-      static constexpr LowerAnswer::Kind kKinds[] = {LowerAnswer::Kind::kCompleteInline,
-                                                     LowerAnswer::Kind::kCompleteInline, LowerAnswer::Kind::kPend,
-                                                     LowerAnswer::Kind::kPendForever};
-      answer.kind = kKinds[a("answer")];
-      answer.status = static_cast<NTSTATUS>(a("status"));
-      answer.information = a("information") == 0xFFFF ? LowerAnswer::kWholeLength : a("information");
-      answer.delay = int64_t{a("delay_ms")} * 10000;
-      answer.on_cancel = static_cast<LowerAnswer::OnCancel>(a("on_cancel"));
-      answer.completion_irql = a("dispatch_level") ? DISPATCH_LEVEL : PASSIVE_LEVEL;
-      LowerDevice& device = simulation_.AddLowerDevice(options);
+      LowerDevice& device = simulation_.AddLowerDevice(LowerOptions(op));
       *Slot(a("dst")) = simulation_.CreateIoTarget(device.device());
       break;
     }
@@ -385,6 +454,118 @@ void State::ExecuteSending(const Op& op, OpOutcome& out) {
       simulation_.ExitThread(a("application") ? simulation_.application_thread() : simulation_.driver_thread());
       application_exited_ |= a("application") != 0;
       break;
+    default: ExecuteWdm(op, out); break;
+  }
+}
+
+void State::ExecuteWdm(const Op& op, OpOutcome& out) {
+  auto a = [&op](absl::string_view name) { return op.arg(name); };
+  switch (op.code) {
+    case OpCode::kWdmLowerDevice:
+      device_slots_[a("dst")] = simulation_.AddLowerDevice(LowerOptions(op)).device();
+      return;
+    case OpCode::kWdmFilterDevice: {
+      FilterConfig config;
+      config.mode = static_cast<DispatchMode>(a("dispatch"));
+      config.status = static_cast<NTSTATUS>(a("status"));
+      config.information = a("information");
+      config.arrive = a("arrive");
+      config.cancel_routine = a("cancel_routine") != 0;
+      config.mark = a("mark") != 0;
+      filters_.push_back(std::make_unique<FilterDevice>(config, Device(a("lower")), &hooks_));
+      device_slots_[a("dst")] = filters_.back()->device();
+      return;
+    }
+    case OpCode::kIrpBuildSync:
+    case OpCode::kIrpBuildAsync: {
+      static constexpr ULONG kMajors[] = {IRP_MJ_READ, IRP_MJ_WRITE, IRP_MJ_FLUSH_BUFFERS,
+                                          IRP_MJ_INTERNAL_DEVICE_CONTROL};
+      IrpSinks& sinks = NewSinks();
+      sinks.buffer.assign(a("length"), 0x22);
+      PVOID data = sinks.buffer.empty() ? nullptr : sinks.buffer.data();
+      const auto length = static_cast<ULONG>(sinks.buffer.size());
+      PIRP irp = op.code == OpCode::kIrpBuildSync
+                     ? IoBuildSynchronousFsdRequest(kMajors[a("major")], Device(a("device")), data, length,
+                                                    &sinks.offset, &sinks.event, &sinks.iosb)
+                     : IoBuildAsynchronousFsdRequest(kMajors[a("major")], Device(a("device")), data, length,
+                                                     &sinks.offset, &sinks.iosb);
+      out.value = Hold(a("dst"), sinks, irp);
+      return;
+    }
+    case OpCode::kIrpBuildIoctl: {
+      IrpSinks& sinks = NewSinks();
+      sinks.buffer.assign(a("input_length"), 0x33);
+      sinks.output.assign(a("output_length"), 0);
+      PIRP irp = IoBuildDeviceIoControlRequest(
+          IoctlCode(a("method")), Device(a("device")), sinks.buffer.empty() ? nullptr : sinks.buffer.data(),
+          static_cast<ULONG>(sinks.buffer.size()), sinks.output.empty() ? nullptr : sinks.output.data(),
+          static_cast<ULONG>(sinks.output.size()), a("internal") != 0, &sinks.event, &sinks.iosb);
+      out.value = Hold(a("dst"), sinks, irp);
+      return;
+    }
+    case OpCode::kAllocationFailures: simulation_.SetInjectAllocationFailures(a("on") != 0); return;
+    case OpCode::kIrpAllocate: {
+      PIRP irp = IoAllocateIrp(static_cast<CCHAR>(a("stack_size")), FALSE);
+      // The creator fills the first location it sends (a FLUSH: no buffer).
+      if (irp != nullptr) IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_FLUSH_BUFFERS;
+      out.value = Hold(a("dst"), NewSinks(), irp);
+      return;
+    }
+    default: break;
+  }
+  // The ops on an IRP the program holds. An empty slot is a no-op; a freed
+  // IRP still reaches the DDIs the model implements, which report its use.
+  IrpSinks* held = irp_slots_[a("irp")];
+  if (held == nullptr) return;
+  PIRP irp = held->irp;
+  switch (op.code) {
+    case OpCode::kIrpFree: IoFreeIrp(irp); break;
+    case OpCode::kIrpReuse: IoReuseIrp(irp, static_cast<NTSTATUS>(a("status"))); break;
+    case OpCode::kIoCallDriver:
+      if (Device(a("device")) != nullptr) out.status = static_cast<uint32_t>(IoCallDriver(Device(a("device")), irp));
+      break;
+    case OpCode::kIoComplete:
+      if (simulation_.IrpAllocated(irp)) {
+        irp->IoStatus.Status = static_cast<NTSTATUS>(a("status"));
+        irp->IoStatus.Information = a("information");
+      }
+      IoCompleteRequest(irp, IO_NO_INCREMENT);
+      break;
+    case OpCode::kIoCancel: out.value = IoCancelIrp(irp); break;
+    case OpCode::kIrpSetCancelRoutine: {
+      // set=0 is the dequeue side of the cancel race: a driver clears the
+      // routine before it completes an IRP it had made cancelable.
+      bool had_routine = false;
+      SetProgramCancelRoutine(irp, &hooks_, a("set") != 0, &had_routine);
+      out.value = had_routine;
+      break;
+    }
+    case OpCode::kIrpSetCompletion:
+      // A next location exists only above the bottom one.
+      if (LiveSlot(a("irp")) == nullptr || irp->CurrentLocation < 2 || irp->CurrentLocation > irp->StackCount + 1) {
+        break;
+      }
+      held->routine = static_cast<RoutineMode>(a("routine"));
+      SetProgramCompletionRoutine(*held, a("success") != 0, a("error") != 0, a("cancel") != 0);
+      break;
+    case OpCode::kIrpMarkPending:
+      // The creator's own "current" location is the core's guard location
+      // (CreatorMarkedPending); past it, after the walk, there is none.
+      if (LiveSlot(a("irp")) != nullptr && irp->CurrentLocation >= 1 && irp->CurrentLocation <= irp->StackCount + 1) {
+        IoMarkIrpPending(irp);
+      }
+      break;
+    case OpCode::kIrpWait: {
+      LARGE_INTEGER timeout = WaitTimeout(static_cast<int32_t>(a("timeout_ms")));
+      out.status = static_cast<uint32_t>(
+          KeWaitForSingleObject(&held->event, Executive, KernelMode, FALSE, a("infinite") ? nullptr : &timeout));
+      break;
+    }
+    case OpCode::kIrpReadIosb:
+      out.status = static_cast<uint32_t>(held->iosb.Status);
+      out.value = held->iosb.Information;
+      break;
+    case OpCode::kIrpReadEvent: out.value = KeReadStateEvent(&held->event) != 0; break;
     default: break;
   }
 }

@@ -50,7 +50,7 @@ using wdfsim::program::Fail;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > kMaxInputBytes) return 0;
-  const auto program = wdfsim::program::ReadFuzzInput(data, size, wdfsim::program::kAllOpCount);
+  const auto program = wdfsim::program::ReadFuzzInput(data, size, wdfsim::program::kWdfOpCount);
   if (!program) return 0;
   const wdfsim::program::RunResult result = wdfsim::program::Run(*program);
   // Reusing a request still pending on a target is documented to continue
@@ -75,5 +75,5 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 }
 
 extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size, unsigned int seed) {
-  return wdfsim::program::MutateProgram(data, size, max_size, seed, LLVMFuzzerMutate, wdfsim::program::kAllOpCount);
+  return wdfsim::program::MutateProgram(data, size, max_size, seed, LLVMFuzzerMutate, wdfsim::program::kWdfOpCount);
 }

@@ -7,7 +7,9 @@
 //       input. --check instead checks each input: the core agrees with the
 //       reference model, and a text file's '# expect:' line (a
 //       comma-separated list of rule names, or 'clean') names exactly the
-//       rules reported, and a second run gives the same trace hash; exit 1
+//       rules reported, an op line ending '# -> OUTCOME' (as replay prints
+//       it; '# unload -> OUTCOME' for the teardown) is what that op gave,
+//       and a second run gives the same trace hash; exit 1
 //       if any check fails. Fuzzer bytes decode in their target's language:
 //       --target=NAME (e.g. request_lifecycle), else inferred from a
 //       corpus/<area>/ path.
@@ -29,7 +31,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -80,12 +85,16 @@ bool CollectInputs(const std::string& arg, std::vector<Input>* inputs, std::stri
 }
 
 // The language of a fuzz target's binary inputs: request_lifecycle's is the
-// lifecycle slice; every other target's is the whole language. Inferred from
-// a path under corpus/<area>/ unless --target names it.
+// lifecycle slice, io_target's and timeout_race's the WDF language, every
+// other target's the whole language. Inferred from a path under
+// corpus/<area>/ unless --target names it.
 uint32_t OpCountFor(const std::string& path, const std::string& target) {
   const std::string area = !target.empty() ? target : path;
-  return area.find("request_lifecycle") != std::string::npos ? wdfsim::program::kLifecycleOpCount
-                                                             : wdfsim::program::kAllOpCount;
+  if (area.find("request_lifecycle") != std::string::npos) return wdfsim::program::kLifecycleOpCount;
+  if (area.find("io_target") != std::string::npos || area.find("timeout_race") != std::string::npos) {
+    return wdfsim::program::kWdfOpCount;
+  }
+  return wdfsim::program::kAllOpCount;
 }
 
 bool ParseInput(const Input& input, Program* program, std::string* error, const std::string& target = "") {
@@ -118,6 +127,34 @@ bool ExpectedRules(const std::string& text, std::vector<std::string>* rules) {
   return false;
 }
 
+// The outcomes a text program pins, in the form replay prints them: an op
+// line ending "# -> <outcome>" (op index, outcome), and "# unload -> <outcome>"
+// for the harness's teardown (index -1).
+std::vector<std::pair<int, std::string>> ExpectedOutcomes(const std::string& text) {
+  std::vector<std::pair<int, std::string>> expected;
+  int op = 0;
+  bool header = true;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    const size_t hash = line.find('#');
+    const absl::string_view code = absl::StripAsciiWhitespace(line.substr(0, hash));
+    const absl::string_view comment =
+        hash == absl::string_view::npos ? "" : absl::StripAsciiWhitespace(line.substr(hash + 1));
+    if (code.empty()) {
+      absl::string_view rest = comment;
+      if (absl::ConsumePrefix(&rest, "unload ->")) expected.emplace_back(-1, absl::StripAsciiWhitespace(rest));
+      continue;
+    }
+    if (header || absl::StartsWith(code, "choices")) {
+      header = false;
+      continue;
+    }
+    absl::string_view rest = comment;
+    if (absl::ConsumePrefix(&rest, "->")) expected.emplace_back(op, absl::StripAsciiWhitespace(rest));
+    ++op;
+  }
+  return expected;
+}
+
 // An op's outcome with statuses by name.
 std::string Describe(const wdfsim::program::OpOutcome& outcome) {
   if (!outcome.executed) return "(not run)";
@@ -127,11 +164,11 @@ std::string Describe(const wdfsim::program::OpOutcome& outcome) {
   for (const auto& rule : outcome.rules) out += rule + " ";
   if (outcome.bugcheck) out += "BUGCHECK ";
   for (const auto& c : outcome.callbacks) {
-    if (c.kind == wdfsim::program::CallbackEvent::Kind::kCompletion) {
-      out += absl::StrFormat("completion(#%d, %s) ", c.object, wdfsim::program::StatusName(c.status));
+    const char* kind = wdfsim::program::CallbackKindName(c.kind);
+    if (wdfsim::program::HasStatus(c.kind)) {
+      out += absl::StrFormat("%s(#%d, %s) ", kind, c.object, wdfsim::program::StatusName(c.status));
     } else {
-      out += absl::StrFormat(
-          "%s(#%d) ", c.kind == wdfsim::program::CallbackEvent::Kind::kCleanup ? "cleanup" : "destroy", c.object);
+      out += absl::StrFormat("%s(#%d) ", kind, c.object);
     }
   }
   if (out.empty()) return "ok";
@@ -220,6 +257,19 @@ int Replay(const std::vector<std::string>& args) {
           std::printf("-- CHECK FAILED: expected [%s], got [%s]\n", absl::StrJoin(want, ",").c_str(),
                       absl::StrJoin(got, ",").c_str());
           ok = false;
+        }
+      }
+      if (wdfsim::program::IsText({reinterpret_cast<const uint8_t*>(input.bytes.data()), input.bytes.size()})) {
+        for (const auto& [index, want] : ExpectedOutcomes(input.bytes)) {
+          const bool teardown = index < 0;
+          if (!teardown && static_cast<size_t>(index) >= result.outcome.ops.size()) continue;
+          const std::string got =
+              Describe(teardown ? result.outcome.teardown : result.outcome.ops[static_cast<size_t>(index)]);
+          if (got != want) {
+            std::printf("-- CHECK FAILED: %s: expected '%s', got '%s'\n",
+                        teardown ? "unload" : absl::StrCat("op ", index).c_str(), want.c_str(), got.c_str());
+            ok = false;
+          }
         }
       }
       // Without an expectation (fuzzer bytes, regression inputs) the check is

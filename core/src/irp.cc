@@ -164,6 +164,12 @@ NTSTATUS CallDriver(World& world, PDEVICE_OBJECT device, IRP* irp, Ddi ddi) {
   }
   IrpRecord* record = &LiveIrp(world, irp, ddi);
   world.RequireNotNull(device, ddi, "DeviceObject");
+  if (IrpFullyCompleted(irp)) {
+    world.Report(
+        RuleId::kIrpInUse, ddi,
+        absl::StrFormat("IRP#%d was sent after its completion finished: the I/O manager owns it", record->serial), {},
+        reinterpret_cast<uint64_t>(irp));
+  }
   const bool from_creator = irp->CurrentLocation == irp->StackCount + 1;
   IO_STACK_LOCATION* next = IoGetNextIrpStackLocation(irp);
   const UCHAR major = next->MajorFunction;

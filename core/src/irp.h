@@ -40,6 +40,9 @@ inline PDRIVER_CANCEL ExchangeCancelRoutine(IRP* irp, PDRIVER_CANCEL routine) {
 LONG SignalEvent(World& world, PKEVENT event);
 // The live record of `irp`: a freed or unknown IRP is reported (IrpDoubleFree).
 IrpRecord& LiveIrp(World& world, const IRP* irp, Ddi ddi);
+// True while the IRP's creator holds it: never sent, or given back by the
+// walk (its own completion routine returned STATUS_MORE_PROCESSING_REQUIRED).
+inline bool IrpAtCreator(const IRP* irp) { return irp->CurrentLocation == irp->StackCount + 1; }
 // True once the walk has passed the top location (CurrentLocation == StackCount + 2).
 inline bool IrpFullyCompleted(const IRP* irp) { return irp->CurrentLocation > irp->StackCount + 1; }
 

@@ -134,6 +134,12 @@ VOID IoFreeIrp(PIRP Irp) {
              absl::StrFormat("IRP#%d is still queued to a thread", record->serial), {},
              reinterpret_cast<uint64_t>(Irp));
   }
+  if (!wdfsim::core::IrpAtCreator(Irp)) {
+    w.Report(RuleId::kIrpInUse, Ddi::kIoFreeIrp,
+             absl::StrFormat("IoFreeIrp on IRP#%d at stack location %d of %d", record->serial, Irp->CurrentLocation,
+                             Irp->StackCount),
+             {}, reinterpret_cast<uint64_t>(Irp));
+  }
   wdfsim::core::FreeIrp(w, Irp);
 }
 
@@ -141,6 +147,12 @@ VOID IoReuseIrp(PIRP Irp, NTSTATUS Iostatus) {
   World& w = World::Current();
   w.EnterDdi(Ddi::kIoReuseIrp);
   IrpRecord& record = wdfsim::core::LiveIrp(w, Irp, Ddi::kIoReuseIrp);
+  if (!wdfsim::core::IrpAtCreator(Irp)) {
+    w.Report(RuleId::kIrpInUse, Ddi::kIoReuseIrp,
+             absl::StrFormat("IoReuseIrp on IRP#%d at stack location %d of %d", record.serial, Irp->CurrentLocation,
+                             Irp->StackCount),
+             {}, reinterpret_cast<uint64_t>(Irp));
+  }
   if (wdfsim::core::IrpOnThreadList(Irp)) {
     w.Report(RuleId::kIrpFreedOnThreadList, Ddi::kIoReuseIrp,
              absl::StrFormat("IoReuseIrp on IRP#%d, which is still queued to a thread", record.serial), {},

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/strings/str_format.h"
 #include "world.h"
 
 namespace wdfsim::core {
@@ -132,9 +133,17 @@ NTSTATUS ScriptedLowerDevice::Dispatch(IRP* irp) {
   return STATUS_PENDING;
 }
 
+bool ScriptedLowerDevice::StillAllocated(IRP* irp) {
+  const IrpRecord* record = world_.FindIrp(irp);
+  if (record != nullptr && !record->freed) return true;
+  world_.Report(RuleId::kIrpInUse, Ddi::kNone, "an IRP this lower driver still owned was freed by another driver", {},
+                reinterpret_cast<uint64_t>(irp));
+  return false;
+}
+
 void ScriptedLowerDevice::ScheduledCompletion(IRP* irp) {
   Pending* pending = FindPending(irp);
-  if (pending == nullptr) return;
+  if (pending == nullptr || !StillAllocated(irp)) return;
   const size_t record = pending->record;
   pending->completion_work = 0;
   const LowerAnswer& answer = irps_[record].answer;
@@ -146,7 +155,7 @@ void ScriptedLowerDevice::ScheduledCompletion(IRP* irp) {
 void ScriptedLowerDevice::CancelRoutine(IRP* irp) {
   IoReleaseCancelSpinLock(irp->CancelIrql);
   Pending* pending = FindPending(irp);
-  if (pending == nullptr) return;
+  if (pending == nullptr || !StillAllocated(irp)) return;
   const size_t record = pending->record;
   if (pending->completion_work != 0) world_.Cancel(pending->completion_work);
   irps_[record].cancelled = true;

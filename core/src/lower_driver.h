@@ -31,6 +31,11 @@ class ScriptedLowerDevice final : public LowerDevice {
   LowerAnswer NextAnswer(const IRP* irp);
   void Complete(IRP* irp, NTSTATUS status, ULONG_PTR information, size_t record);
   void ScheduledCompletion(IRP* irp);
+  // True if `irp` is still allocated. Else another driver freed an IRP this
+  // one owned (IrpInUse), and a real lower driver would now write freed
+  // memory. (One that was completed or reset under it is completed anyway,
+  // as a real driver would, and the I/O manager's checks report that.)
+  bool StillAllocated(IRP* irp);
   Pending* FindPending(const IRP* irp);
 
   World& world_;

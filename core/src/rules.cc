@@ -148,6 +148,10 @@ constexpr Rule kRules[] = {
      "IoFreeIrp on an IRP still queued to a thread", "IoFreeIrp"},
     {RuleId::kIrpDoubleFree, "IrpDoubleFree", S::kBugCheck, 0, 0, 0,
      "IoFreeIrp, IoCallDriver or IoCompleteRequest on an IRP that was already freed", "irp_ddi.cc"},
+    {RuleId::kIrpInUse, "IrpInUse", S::kBugCheck, 0, 0, 0,
+     "IoFreeIrp, IoReuseIrp or IoCallDriver on an IRP that is not the caller's: a driver below still owns it, or its "
+     "completion finished and the I/O manager owns it (Driver Verifier's WDM errors 0x205, 0x209, 0x20A/0x20B)",
+     "irp_ddi.cc, lower_driver.cc"},
     {RuleId::kIoAllocateComplete, "IoAllocateComplete", S::kBugCheck, 0, 0, 0,
      "an IoAllocateIrp IRP reached the I/O manager's post-processing: its creator's completion routine must free "
      "it and return STATUS_MORE_PROCESSING_REQUIRED",

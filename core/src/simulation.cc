@@ -78,6 +78,13 @@ void Simulation::ExitThread(PETHREAD thread) {
 void Simulation::Unload() { world_->Unload(); }
 bool Simulation::unloaded() const { return world_->unloaded(); }
 
+void Simulation::SetInjectAllocationFailures(bool on) { world_->set_inject_allocation_failures(on); }
+
+bool Simulation::IrpAllocated(const IRP* irp) {
+  const core::IrpRecord* record = irp != nullptr ? world_->FindIrp(irp) : nullptr;
+  return record != nullptr && !record->freed;
+}
+
 Verdict Simulation::verdict() const {
   Verdict verdict;
   verdict.bugcheck = world_->verifier().bugchecked();

@@ -69,6 +69,7 @@ class World {
 
   Simulation& simulation() { return simulation_; }
   const SimulationOptions& options() const { return options_; }
+  void set_inject_allocation_failures(bool on) { options_.inject_allocation_failures = on; }
   bool verifier_on() const { return options_.kmdf_verifier; }
   Trace& trace() { return trace_; }
   Verifier& verifier() { return verifier_; }

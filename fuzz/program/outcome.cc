@@ -5,6 +5,11 @@
 
 namespace wdfsim::program {
 
+const char* CallbackKindName(CallbackEvent::Kind kind) {
+  static constexpr const char* kNames[] = {"cleanup", "destroy", "completion", "irp_completion", "irp_cancel"};
+  return kNames[static_cast<size_t>(kind)];
+}
+
 std::string OpOutcome::ToString() const {
   if (!executed) return "(not executed)";
   std::string out;
@@ -16,11 +21,8 @@ std::string OpOutcome::ToString() const {
     out += "callbacks=[";
     for (size_t i = 0; i < callbacks.size(); ++i) {
       const CallbackEvent& c = callbacks[i];
-      const char* kind = c.kind == CallbackEvent::Kind::kCleanup   ? "cleanup"
-                         : c.kind == CallbackEvent::Kind::kDestroy ? "destroy"
-                                                                   : "completion";
-      absl::StrAppendFormat(&out, "%s%s(#%d)", i ? "," : "", kind, c.object);
-      if (c.kind == CallbackEvent::Kind::kCompletion) absl::StrAppendFormat(&out, "=0x%08X", c.status);
+      absl::StrAppendFormat(&out, "%s%s(#%d)", i ? "," : "", CallbackKindName(c.kind), c.object);
+      if (HasStatus(c.kind)) absl::StrAppendFormat(&out, "=0x%08X", c.status);
     }
     out += "] ";
   }

@@ -14,15 +14,25 @@ namespace wdfsim::program {
 // A callback the framework made into the program. `object` is the program
 // object id: objects are numbered 1, 2, ... in the order the program's
 // creating ops succeed (memory_create, memory_create_preallocated,
-// request_create, present).
+// request_create, present). IRPs have ids of their own, 1, 2, ... in the
+// order the program first holds them (built, allocated, or arrived at one of
+// its filter devices).
 struct CallbackEvent {
   // kCompletion: the request's completion routine, with the status it saw.
-  enum class Kind : uint8_t { kCleanup, kDestroy, kCompletion };
+  // kIrpCompletion: a completion routine on an IRP (the program's own, or a
+  // forwarding filter's), with IoStatus.Status; kIrpCancel: a filter's cancel
+  // routine.
+  enum class Kind : uint8_t { kCleanup, kDestroy, kCompletion, kIrpCompletion, kIrpCancel };
   Kind kind;
   uint32_t object;
   uint32_t status = 0;
   bool operator==(const CallbackEvent&) const = default;
 };
+
+// "cleanup", "destroy", "completion", "irp_completion", "irp_cancel".
+const char* CallbackKindName(CallbackEvent::Kind kind);
+// True for the kinds that carry a status.
+inline bool HasStatus(CallbackEvent::Kind kind) { return kind >= CallbackEvent::Kind::kCompletion; }
 
 struct OpOutcome {
   bool executed = false;  // false after a bug check or after unload

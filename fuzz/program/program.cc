@@ -131,6 +131,56 @@ const std::vector<OpSpec>& Specs() {
         {"timeout_ms", K::kI32}}},
       {OpCode::kThreadExit, "thread_exit", {{"application", K::kBool}}},
       {OpCode::kPassTime, "pass_time", {{"ticks", K::kU32}}},
+      {OpCode::kWdmLowerDevice,
+       "wdm_lower_device",
+       {{"dst", K::kDevice},
+        {"answer", K::kAnswer},
+        {"status", K::kStatus},
+        {"information", K::kU16},
+        {"delay_ms", K::kU16},
+        {"on_cancel", K::kCancelMode},
+        {"dispatch_level", K::kBool},
+        {"io_type", K::kIoType},
+        {"stack_size", K::kU8}}},
+      {OpCode::kWdmFilterDevice,
+       "wdm_filter_device",
+       {{"dst", K::kDevice},
+        {"lower", K::kDevice},
+        {"dispatch", K::kDispatch},
+        {"status", K::kStatus},
+        {"information", K::kU16},
+        {"arrive", K::kIrp},
+        {"cancel_routine", K::kBool},
+        {"mark", K::kBool}}},
+      {OpCode::kIrpBuildSync,
+       "irp_build_sync",
+       {{"dst", K::kIrp}, {"major", K::kWdmMajor}, {"device", K::kDevice}, {"length", K::kU16}}},
+      {OpCode::kIrpBuildAsync,
+       "irp_build_async",
+       {{"dst", K::kIrp}, {"major", K::kWdmMajor}, {"device", K::kDevice}, {"length", K::kU16}}},
+      {OpCode::kIrpBuildIoctl,
+       "irp_build_ioctl",
+       {{"dst", K::kIrp},
+        {"device", K::kDevice},
+        {"method", K::kMethod},
+        {"internal", K::kBool},
+        {"input_length", K::kU16},
+        {"output_length", K::kU16}}},
+      {OpCode::kIrpAllocate, "irp_allocate", {{"dst", K::kIrp}, {"stack_size", K::kU8}}},
+      {OpCode::kIrpFree, "irp_free", {{"irp", K::kIrp}}},
+      {OpCode::kIrpReuse, "irp_reuse", {{"irp", K::kIrp}, {"status", K::kStatus}}},
+      {OpCode::kIrpSetCompletion,
+       "irp_set_completion",
+       {{"irp", K::kIrp}, {"routine", K::kRoutine}, {"success", K::kBool}, {"error", K::kBool}, {"cancel", K::kBool}}},
+      {OpCode::kIoCallDriver, "io_call_driver", {{"irp", K::kIrp}, {"device", K::kDevice}}},
+      {OpCode::kIoComplete, "io_complete", {{"irp", K::kIrp}, {"status", K::kStatus}, {"information", K::kU16}}},
+      {OpCode::kIoCancel, "io_cancel", {{"irp", K::kIrp}}},
+      {OpCode::kIrpSetCancelRoutine, "irp_set_cancel_routine", {{"irp", K::kIrp}, {"set", K::kBool}}},
+      {OpCode::kIrpMarkPending, "irp_mark_pending", {{"irp", K::kIrp}}},
+      {OpCode::kIrpWait, "irp_wait", {{"irp", K::kIrp}, {"timeout_ms", K::kI32}, {"infinite", K::kBool}}},
+      {OpCode::kIrpReadIosb, "irp_read_iosb", {{"irp", K::kIrp}}},
+      {OpCode::kIrpReadEvent, "irp_read_event", {{"irp", K::kIrp}}},
+      {OpCode::kAllocationFailures, "allocation_failures", {{"on", K::kBool}}},
   };
   return specs;
 }
@@ -192,6 +242,13 @@ constexpr std::array<absl::string_view, 4> kAnswerNames = {"choices", "inline", 
 constexpr std::array<absl::string_view, 3> kCancelModeNames = {"cancelled", "ignore", "normal"};
 constexpr std::array<absl::string_view, 3> kSentIoActionNames = {"cancel", "wait", "leave"};
 constexpr std::array<absl::string_view, 4> kSendKindNames = {"read", "write", "ioctl", "internal_ioctl"};
+constexpr std::array<absl::string_view, 4> kWdmMajorNames = {"read", "write", "flush", "internal"};
+constexpr std::array<absl::string_view, 6> kDispatchNames = {"complete", "pend",         "forward",
+                                                             "skip",     "mark_success", "pend_unmarked"};
+constexpr std::array<absl::string_view, 6> kRoutineNames = {"none",      "continue",    "more",
+                                                            "free_more", "signal_more", "mark_continue"};
+static_assert(kDispatchNames.size() == static_cast<size_t>(DispatchMode::kCount));
+static_assert(kRoutineNames.size() == static_cast<size_t>(RoutineMode::kCount));
 constexpr std::array<std::pair<absl::string_view, uint32_t>, 6> kAttrNames = {{{"cleanup", kAttrCleanup},
                                                                                {"destroy", kAttrDestroy},
                                                                                {"context", kAttrContext},
@@ -222,6 +279,11 @@ uint32_t NormalizeArg(absl::string_view name, ArgKind kind, uint32_t value) {
     case K::kMethod: return value % 4;
     case K::kIoType: return value % 3;
     case K::kIrql: return value % 3;
+    case K::kIrp: return value % kIrpSlots;
+    case K::kDevice: return value % kDeviceSlots;
+    case K::kWdmMajor: return value % kWdmMajorNames.size();
+    case K::kDispatch: return value % kDispatchNames.size();
+    case K::kRoutine: return value % kRoutineNames.size();
   }
   return value;
 }
@@ -257,6 +319,11 @@ std::string ArgToText(absl::string_view name, ArgKind kind, uint32_t value) {
     case K::kSentIoAction: return std::string(NameOf(kSentIoActionNames, value));
     case K::kSendKind: return std::string(NameOf(kSendKindNames, value));
     case K::kI32: return absl::StrCat(static_cast<int32_t>(value));
+    case K::kIrp: return absl::StrCat("i", value);
+    case K::kDevice: return absl::StrCat("d", value);
+    case K::kWdmMajor: return std::string(NameOf(kWdmMajorNames, value));
+    case K::kDispatch: return std::string(NameOf(kDispatchNames, value));
+    case K::kRoutine: return std::string(NameOf(kRoutineNames, value));
     default: (void)name; return absl::StrCat(value);
   }
 }
@@ -334,6 +401,26 @@ std::string ParseArg(ArgKind kind, absl::string_view text, uint32_t* value) {
     case K::kSentIoAction: return Lookup(kSentIoActionNames, text, value) ? "" : "expected cancel, wait or leave";
     case K::kSendKind:
       return Lookup(kSendKindNames, text, value) ? "" : "expected read, write, ioctl or internal_ioctl";
+    case K::kIrp:
+    case K::kDevice: {
+      const bool irp = kind == K::kIrp;
+      const uint32_t count = irp ? kIrpSlots : kDeviceSlots;
+      uint32_t slot;
+      if (absl::ConsumePrefix(&text, irp ? "i" : "d") && absl::SimpleAtoi(text, &slot) && slot < count) {
+        *value = slot;
+        return "";
+      }
+      return absl::StrFormat("expected %s0..%s%d", irp ? "i" : "d", irp ? "i" : "d", count - 1);
+    }
+    case K::kWdmMajor: return Lookup(kWdmMajorNames, text, value) ? "" : "expected read, write, flush or internal";
+    case K::kDispatch:
+      return Lookup(kDispatchNames, text, value)
+                 ? ""
+                 : "expected complete, pend, forward, skip, mark_success or pend_unmarked";
+    case K::kRoutine:
+      return Lookup(kRoutineNames, text, value)
+                 ? ""
+                 : "expected none, continue, more, free_more, signal_more or mark_continue";
     case K::kI32: {
       int32_t v;
       if (!absl::SimpleAtoi(text, &v)) return absl::StrFormat("expected a signed number, got '%s'", text);

@@ -89,13 +89,41 @@ enum class OpCode : uint8_t {
   kSendSynchronously,
   kThreadExit,
   kPassTime,
+  // The WDM IRP layer (SEMANTICS-WDM part A): devices, IRPs the program
+  // builds, sends, completes, cancels and frees itself.
+  kWdmLowerDevice,
+  kWdmFilterDevice,
+  kIrpBuildSync,
+  kIrpBuildAsync,
+  kIrpBuildIoctl,
+  kIrpAllocate,
+  kIrpFree,
+  kIrpReuse,
+  kIrpSetCompletion,
+  kIoCallDriver,
+  kIoComplete,
+  kIoCancel,
+  kIrpSetCancelRoutine,
+  kIrpMarkPending,
+  kIrpWait,
+  kIrpReadIosb,
+  kIrpReadEvent,
+  kAllocationFailures,
   kCount,
 };
 
 // The ops of the request-lifecycle slice: the reference model's domain and
 // request_lifecycle_fuzzer's language.
 inline constexpr uint32_t kLifecycleOpCount = static_cast<uint32_t>(OpCode::kUnload) + 1;
+// The ops up to the WDM layer: the WDF language of io_target_fuzzer and the
+// sending reference model.
+inline constexpr uint32_t kWdfOpCount = static_cast<uint32_t>(OpCode::kPassTime) + 1;
 inline constexpr uint32_t kAllOpCount = static_cast<uint32_t>(OpCode::kCount);
+
+// Programs name WDM objects through their own slots: IRPs i0..i7 and
+// devices d0..d3.
+inline constexpr uint32_t kIrpSlots = 8;
+inline constexpr uint32_t kDeviceSlots = 4;
 
 // How an argument is encoded and written.
 enum class ArgKind : uint8_t {
@@ -116,6 +144,33 @@ enum class ArgKind : uint8_t {
   kSentIoAction,  // 1 byte: cancel, wait, leave
   kSendKind,      // 1 byte: read, write, ioctl, internal_ioctl
   kI32,           // 4 bytes: a signed value (a timeout in ms: negative relative, positive absolute)
+  kIrp,           // 1 byte: i0..i7
+  kDevice,        // 1 byte: d0..d3
+  kWdmMajor,      // 1 byte: read, write, flush, internal (IRP_MJ_INTERNAL_DEVICE_CONTROL, = IRP_MJ_SCSI)
+  kDispatch,      // 1 byte: what a filter device's dispatch routine does (DispatchMode)
+  kRoutine,       // 1 byte: what a program's IRP completion routine does (RoutineMode)
+};
+
+// A filter device's dispatch routine, for each IRP it receives.
+enum class DispatchMode : uint32_t {
+  kComplete,           // IoCompleteRequest(status, information), return status
+  kPend,               // IoMarkIrpPending, the IRP into the `arrive` slot, STATUS_PENDING
+  kForward,            // copy the location, a completion routine, IoCallDriver(lower)
+  kSkip,               // skip the location, IoCallDriver(lower)
+  kMarkReturnSuccess,  // IoMarkIrpPending, complete, return STATUS_SUCCESS (MarkIrpPending)
+  kPendUnmarked,       // the IRP into `arrive`, STATUS_PENDING without marking (MarkIrpPending2)
+  kCount,
+};
+
+// A program's completion routine on an IRP it created.
+enum class RoutineMode : uint32_t {
+  kNone,          // no routine (IoSetCompletionRoutine with NULL)
+  kContinue,      // return STATUS_CONTINUE_COMPLETION
+  kMore,          // return STATUS_MORE_PROCESSING_REQUIRED: the program owns the IRP again
+  kFreeMore,      // IoFreeIrp, then STATUS_MORE_PROCESSING_REQUIRED (the IoAllocateIrp pattern)
+  kSignalMore,    // KeSetEvent on the slot's event, STATUS_MORE_PROCESSING_REQUIRED (forward and wait)
+  kMarkContinue,  // IoMarkIrpPending if PendingReturned, STATUS_CONTINUE_COMPLETION
+  kCount,
 };
 
 inline constexpr size_t kMaxArgs = 10;

@@ -153,6 +153,14 @@ class Simulation {
   // device's.
   WDFIOTARGET CreateIoTarget(PDEVICE_OBJECT device);
 
+  // From now on, SimulationOptions::inject_allocation_failures is `on`.
+  void SetInjectAllocationFailures(bool on);
+
+  // True while `irp` is an IRP the I/O manager allocated and has not freed:
+  // for harness code that holds IRP pointers across the driver's work and
+  // must not touch one that is gone.
+  bool IrpAllocated(const IRP* irp);
+
   // Simulated threads: the driver thread the program runs on and the
   // application thread that issues presented requests.
   PETHREAD driver_thread() const;

@@ -80,6 +80,7 @@ enum class RuleId : uint16_t {
   kIoBuildSynchronousFsdRequestNoFree,
   kIrpFreedOnThreadList,
   kIrpDoubleFree,
+  kIrpInUse,
   kIoAllocateComplete,
   kIoBuildSynchronousFsdRequestWait,
   kIoBuildSynchronousFsdRequestWaitTimeout,

@@ -1,7 +1,8 @@
 // The independent reference model: what running a program must produce,
 // predicted from the documented semantics (SEMANTICS-WDF 0, 3, 4, 6 and
-// notes/kmdf-slice.md) by a small state machine over abstract objects. It
-// shares no code with core/: only the program language and status values.
+// notes/kmdf-slice.md; for the sending ops 1, 2, 4.2-4.6, 4.9 and 7) by a
+// small state machine over abstract objects and a virtual clock. It shares
+// no code with core/: only the program language and status values.
 //
 // The model is faithful to the docs. Where the core is known to deviate, the
 // deviation is a named switch (see DISAGREEMENTS.md): Predict() gives the
@@ -52,6 +53,10 @@ struct ObjectSnapshot {
   int32_t irp_references = 0;  // requests only
   int32_t min_references = 0;  // the lowest count it ever had while alive
   int32_t min_irp_references = 0;
+  bool memory = false;     // WDFMEMORY (not embedded)
+  bool in_flight = false;  // requests: sent to, or pended in, a target
+  // Requests: format references held on WDFMEMORY (3.3).
+  int32_t format_references = 0;
 };
 
 // Cases where the core crashed (not a disagreement: a memory-safety bug in
@@ -64,8 +69,32 @@ enum Hazard : uint32_t {
   kHazardInformationBeyondBuffer = 1u << 0,
 };
 
+// Why a program is outside the part of the space the model predicts. The
+// model still runs it (best effort), but its outcome is not a prediction.
+enum Unmodelled : uint32_t {
+  // The outcome depends on the choice bytes: a lower device answering from
+  // the choices, two timed events (lower completions, send timers, a sync
+  // wait's deadline) due at the same instant, work that is due at a
+  // scheduling point (a pend with no delay, pass_time over a due event).
+  kUnmodelledTiming = 1u << 0,
+  // An op the model does not cover: thread_exit, format_using_current_type,
+  // and any op code after pass_time.
+  kUnmodelledOp = 1u << 1,
+  // Undocumented or undefined behaviour: reuse, complete, format or a sync
+  // DDI on a request still in flight; a status stored into a request with
+  // no IRP; target state changes the docs do not describe (from Closed,
+  // above PASSIVE_LEVEL, with IGNORE_TARGET_STATE I/O outstanding); unload
+  // or target delete with I/O in flight; send-and-forget that cannot end.
+  kUnmodelledUndefined = 1u << 2,
+};
+
 struct Prediction {
   program::RunOutcome outcome;
+  uint32_t unmodelled = 0;  // Unmodelled bits: 0 means `outcome` is a prediction
+  // Completion routine calls, and sends accepted (WdfRequestSend TRUE,
+  // send-and-forget aside), as RunResult counts them.
+  uint32_t completion_calls = 0;
+  uint32_t accepted_sends = 0;
   uint32_t hazards = 0;
   // Deviation bits whose case the program reached (whatever follow_core says).
   uint32_t reached = 0;
@@ -74,8 +103,9 @@ struct Prediction {
 
 Prediction PredictDetailed(const program::Program& program, const PredictOptions& options = {});
 
-// The documented outcome of running `program` (choices are ignored: they only
-// decide when the I/O manager's completion APC runs, which no op observes).
+// The documented outcome of running `program`. Choices are ignored: outside
+// kUnmodelledTiming they only decide when the I/O manager's completion APC
+// runs, which no op observes.
 program::RunOutcome Predict(const program::Program& program);
 
 }  // namespace wdfsim::model

@@ -50,6 +50,10 @@ class State {
   void Execute(const Op& op, OpOutcome& outcome);
   void ExecuteSending(const Op& op, OpOutcome& outcome);
   void ExecuteWdm(const Op& op, OpOutcome& outcome);
+  // A synchronous send whose buffer descriptor the op describes: 0 a buffer
+  // of `length` bytes, 1 a buffer descriptor with a NULL buffer, 2 an invalid
+  // descriptor type, 3 a handle descriptor on `mem` with {offset, length}.
+  void SendDescribed(const Op& op, OpOutcome& outcome);
 
   // The program's completion routine: records the call, then does what the
   // op that set it asked (nothing, delete the request, or complete it).
@@ -458,6 +462,39 @@ void State::ExecuteSending(const Op& op, OpOutcome& out) {
   }
 }
 
+void State::SendDescribed(const Op& op, OpOutcome& out) {
+  auto a = [&op](absl::string_view name) { return op.arg(name); };
+  WDF_MEMORY_DESCRIPTOR descriptor;
+  WDFMEMORY_OFFSET offsets{a("offset"), a("length")};
+  switch (a("descriptor")) {
+    case 0: WDF_MEMORY_DESCRIPTOR_INIT_BUFFER(&descriptor, Arena(a("length")), a("length")); break;
+    case 1: WDF_MEMORY_DESCRIPTOR_INIT_BUFFER(&descriptor, nullptr, a("length")); break;
+    case 2:
+      WDF_MEMORY_DESCRIPTOR_INIT_BUFFER(&descriptor, Arena(a("length")), a("length"));
+      descriptor.Type = static_cast<WDF_MEMORY_DESCRIPTOR_TYPE>(7);
+      break;
+    default: WDF_MEMORY_DESCRIPTOR_INIT_HANDLE(&descriptor, As<WDFMEMORY>(a("mem")), &offsets); break;
+  }
+  ULONG_PTR bytes = 0xDEADBEEF;
+  const WDFIOTARGET target = As<WDFIOTARGET>(a("target"));
+  const WDFREQUEST request = As<WDFREQUEST>(a("req"));
+  NTSTATUS status;
+  switch (a("kind")) {
+    case 0: status = WdfIoTargetSendReadSynchronously(target, request, &descriptor, nullptr, nullptr, &bytes); break;
+    case 1: status = WdfIoTargetSendWriteSynchronously(target, request, &descriptor, nullptr, nullptr, &bytes); break;
+    case 2:
+      status = WdfIoTargetSendIoctlSynchronously(target, request, IoctlCode(METHOD_BUFFERED), &descriptor, nullptr,
+                                                 nullptr, &bytes);
+      break;
+    default:
+      status = WdfIoTargetSendInternalIoctlSynchronously(target, request, IoctlCode(METHOD_BUFFERED), &descriptor,
+                                                         nullptr, nullptr, &bytes);
+      break;
+  }
+  out.status = static_cast<uint32_t>(status);
+  out.value = bytes;
+}
+
 void State::ExecuteWdm(const Op& op, OpOutcome& out) {
   auto a = [&op](absl::string_view name) { return op.arg(name); };
   switch (op.code) {
@@ -504,6 +541,19 @@ void State::ExecuteWdm(const Op& op, OpOutcome& out) {
       return;
     }
     case OpCode::kAllocationFailures: simulation_.SetInjectAllocationFailures(a("on") != 0); return;
+    case OpCode::kSendSynchronouslyDescribed: SendDescribed(op, out); return;
+    case OpCode::kTargetControlLater: {
+      const WDFIOTARGET target = As<WDFIOTARGET>(a("target"));
+      const bool purge = a("purge") != 0;
+      simulation_.RunLater(int64_t{a("delay_ms")} * 10000, [target, purge] {
+        if (purge) {
+          WdfIoTargetPurge(target, WdfIoTargetPurgeIo);
+        } else {
+          (void)WdfIoTargetStart(target);
+        }
+      });
+      return;
+    }
     case OpCode::kIrpAllocate: {
       PIRP irp = IoAllocateIrp(static_cast<CCHAR>(a("stack_size")), FALSE);
       // The creator fills the first location it sends (a FLUSH: no buffer).

@@ -1,5 +1,7 @@
 #include "irp.h"
 
+#include <sanitizer/asan_interface.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -121,7 +123,10 @@ void ResetIrp(IRP* irp, NTSTATUS status) {
   irp->IoStatus.Status = status;
 }
 
-void FreeIrpMemory(IRP* irp) {
+namespace {
+
+// The I/O manager's buffer and the MDLs, not the IRP itself.
+void FreeIrpBuffers(IRP* irp) {
   if ((irp->Flags & IRP_DEALLOCATE_BUFFER) && irp->AssociatedIrp.SystemBuffer != nullptr) {
     std::free(irp->AssociatedIrp.SystemBuffer);
   }
@@ -130,6 +135,18 @@ void FreeIrpMemory(IRP* irp) {
     std::free(mdl);
     mdl = next;
   }
+}
+
+}  // namespace
+
+void FreeIrpMemory(IRP* irp) {
+  FreeIrpBuffers(irp);
+  std::free(irp);
+}
+
+void ReleaseQuarantinedIrp(IRP* irp) {
+  ASAN_UNPOISON_MEMORY_REGION(irp, sizeof(IRP));
+  ASAN_UNPOISON_MEMORY_REGION(irp, irp->Size);
   std::free(irp);
 }
 
@@ -141,7 +158,15 @@ void FreeIrp(World& world, IRP* irp) {
     record->user_buffer = nullptr;
     record->freed = true;
   }
-  FreeIrpMemory(irp);
+  if (record == nullptr) {
+    FreeIrpMemory(irp);
+    return;
+  }
+  // Quarantined for the rest of the run: no later IRP gets this address, so
+  // the record (and a program's or driver's stale pointer) keeps meaning
+  // this IRP; AddressSanitizer still reports any touch of it.
+  FreeIrpBuffers(irp);
+  ASAN_POISON_MEMORY_REGION(irp, irp->Size);
 }
 
 IrpRecord& LiveIrp(World& world, const IRP* irp, Ddi ddi) {

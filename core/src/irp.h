@@ -21,7 +21,10 @@ IRP* AllocateIrp(World& world, CCHAR stack_size, IrpOrigin origin);
 void ResetIrp(IRP* irp, NTSTATUS status);
 // Frees the IRP, its I/O manager buffer and MDLs; no bookkeeping.
 void FreeIrpMemory(IRP* irp);
-// IoFreeIrp's bookkeeping and free: the record stays as a tombstone.
+// Frees a quarantined IRP's block (the World's teardown).
+void ReleaseQuarantinedIrp(IRP* irp);
+// IoFreeIrp's bookkeeping and free: the record stays as a tombstone and the
+// IRP's memory is quarantined (poisoned, never reused) until the World ends.
 void FreeIrp(World& world, IRP* irp);
 // IofCallDriver (SEMANTICS-WDM A.2), with the MarkIrpPending checks.
 NTSTATUS CallDriver(World& world, PDEVICE_OBJECT device, IRP* irp, Ddi ddi);

@@ -78,6 +78,10 @@ void Simulation::ExitThread(PETHREAD thread) {
 void Simulation::Unload() { world_->Unload(); }
 bool Simulation::unloaded() const { return world_->unloaded(); }
 
+void Simulation::RunLater(int64_t delay, std::function<void()> run) {
+  world_->Schedule(world_->now() + delay, PASSIVE_LEVEL, "environment", std::move(run));
+}
+
 void Simulation::SetInjectAllocationFailures(bool on) { world_->set_inject_allocation_failures(on); }
 
 bool Simulation::IrpAllocated(const IRP* irp) {

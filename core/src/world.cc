@@ -43,7 +43,10 @@ World::~World() {
   live_.clear();
   for (Object* object : objects) delete object;
   for (auto& [irp, record] : irps_) {
-    if (record.freed) continue;
+    if (record.freed) {
+      ReleaseQuarantinedIrp(const_cast<IRP*>(irp));
+      continue;
+    }
     if (record.user_buffer != nullptr) std::free(record.user_buffer);
     FreeIrpMemory(const_cast<IRP*>(irp));
   }

@@ -181,6 +181,18 @@ const std::vector<OpSpec>& Specs() {
       {OpCode::kIrpReadIosb, "irp_read_iosb", {{"irp", K::kIrp}}},
       {OpCode::kIrpReadEvent, "irp_read_event", {{"irp", K::kIrp}}},
       {OpCode::kAllocationFailures, "allocation_failures", {{"on", K::kBool}}},
+      {OpCode::kSendSynchronouslyDescribed,
+       "send_synchronously_described",
+       {{"kind", K::kSendKind},
+        {"target", K::kHandle},
+        {"req", K::kHandle},
+        {"descriptor", K::kU8},
+        {"mem", K::kHandle},
+        {"offset", K::kU16},
+        {"length", K::kU16}}},
+      {OpCode::kTargetControlLater,
+       "target_control_later",
+       {{"target", K::kHandle}, {"purge", K::kBool}, {"delay_ms", K::kU16}}},
   };
   return specs;
 }
@@ -264,6 +276,7 @@ uint32_t NormalizeArg(absl::string_view name, ArgKind kind, uint32_t value) {
       if (name == "stack_size") return value >= 1 && value <= 4 ? value : 1 + value % 4;  // idempotent
       if (name == "flags") return value & 0x1F;
       if (name == "action") return value % 3;
+      if (name == "descriptor") return value % 4;
       return value & 0xFF;
     case K::kU16: return value & 0xFFFF;
     case K::kU32:

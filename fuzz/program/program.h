@@ -109,6 +109,9 @@ enum class OpCode : uint8_t {
   kIrpReadIosb,
   kIrpReadEvent,
   kAllocationFailures,
+  // More of the WDF language (SEMANTICS-WDF 7 cases 4 and 8).
+  kSendSynchronouslyDescribed,
+  kTargetControlLater,
   kCount,
 };
 
@@ -116,7 +119,8 @@ enum class OpCode : uint8_t {
 // request_lifecycle_fuzzer's language.
 inline constexpr uint32_t kLifecycleOpCount = static_cast<uint32_t>(OpCode::kUnload) + 1;
 // The ops up to the WDM layer: the WDF language of io_target_fuzzer and the
-// sending reference model.
+// sending reference model. (The WDF ops added after the WDM layer are the
+// whole language's.)
 inline constexpr uint32_t kWdfOpCount = static_cast<uint32_t>(OpCode::kPassTime) + 1;
 inline constexpr uint32_t kAllOpCount = static_cast<uint32_t>(OpCode::kCount);
 

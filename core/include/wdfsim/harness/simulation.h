@@ -6,6 +6,7 @@
 #define WDFSIM_HARNESS_SIMULATION_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -152,6 +153,11 @@ class Simulation {
   // give), parented to the driver; its stack size and I/O type are the
   // device's.
   WDFIOTARGET CreateIoTarget(PDEVICE_OBJECT device);
+
+  // Another thread of the environment runs `run` at PASSIVE_LEVEL `delay`
+  // from now (100 ns units), e.g. PnP starting a target while the driver
+  // waits in a synchronous send.
+  void RunLater(int64_t delay, std::function<void()> run);
 
   // From now on, SimulationOptions::inject_allocation_failures is `on`.
   void SetInjectAllocationFailures(bool on);

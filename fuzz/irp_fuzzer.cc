@@ -7,7 +7,8 @@
 //  - no sanitizer error and no crash of the harness, whatever the program does
 //    (a use of a freed IRP is the verifier's IrpDoubleFree, not a crash);
 //  - the run is a function of the input: a second run gives the same trace;
-//  - the IRP-lifetime model agrees on the programs it covers: each IRP freed
+//  - the IRP-lifetime model (properties/model/irp_model.h) agrees on the
+//    programs it covers, run without choice bytes: each IRP freed
 //    exactly once, completed at most once per ownership, nothing left on a
 //    thread list at teardown, and the same report for each misuse;
 //  - no presented request is completed twice, and a request's completion
@@ -16,6 +17,7 @@
 
 #include "fuzz_input.h"
 #include "interpreter.h"
+#include "model/irp_model.h"
 #include "mutator.h"
 #include "oracle.h"
 
@@ -37,6 +39,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const wdfsim::program::RunResult again = wdfsim::program::Run(*program);
   if (again.verdict.trace_hash != result.verdict.trace_hash || !(again.outcome == result.outcome)) {
     Fail("Nondeterministic", *program, "a second run differs: " + result.outcome.Diff(again.outcome));
+  }
+  // The model predicts the run with no choice bytes (nothing runs at a
+  // scheduling point unless it must).
+  if (const auto predicted = wdfsim::model::PredictIrps(*program)) {
+    wdfsim::program::Program unchosen = *program;
+    unchosen.choices.clear();
+    const wdfsim::program::RunResult plain = program->choices.empty() ? result : wdfsim::program::Run(unchosen);
+    if (!(plain.outcome == *predicted)) {
+      Fail("IrpModelDisagreement", unchosen, "core vs model: " + plain.outcome.Diff(*predicted));
+    }
   }
   if (!result.verdict.bugcheck && result.completion_calls > result.accepted_sends) {
     Fail("CompletionRoutineTwice", *program,

@@ -157,7 +157,7 @@ rc::Gen<Op> GenIrpOp() {
         return MakeOp(OpCode::kIoComplete,
                       {{"irp", irp()}, {"status", *GenStatus()}, {"information", *inRange<uint32_t>(0, 16)}});
       case 8: return MakeOp(OpCode::kIoCancel, {{"irp", irp()}});
-      case 9: return MakeOp(OpCode::kIrpSetCancelRoutine, {{"irp", irp()}});
+      case 9: return MakeOp(OpCode::kIrpSetCancelRoutine, {{"irp", irp()}, {"set", flag()}});
       case 10: return MakeOp(OpCode::kIrpMarkPending, {{"irp", irp()}});
       case 11:
         return MakeOp(OpCode::kIrpWait, {{"irp", irp()},

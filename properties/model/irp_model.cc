@@ -108,7 +108,7 @@ void IrpModel::RunWork(size_t index) {
       const Op& config = devices_[irp.lower].op;
       bool complete = true;
       if (config.arg("on_cancel") != kOnCancelIgnore) {
-        complete = irp.cancel_routine >= 0;
+        complete = irp.cancel_routine != kNoCancel;
         irp.cancel_routine = -1;
       }
       if (complete) LowerComplete(work.irp, config.arg("status"), config.arg("information"));
@@ -303,7 +303,7 @@ void IrpModel::Complete(int32_t index) {
     const Irp& irp = irps_[index];
     if (irp.frees > 0) Report("IrpDoubleFree", true);
     if (irp.current > irp.stack_count + 1) Report("DoubleIrpCompletion", true);
-    if (irp.cancel_routine >= 0) Report("CompleteWithCancelRoutine", true);
+    if (irp.cancel_routine != kNoCancel) Report("CompleteWithCancelRoutine", true);
     if (irp.status == kPending || irp.status == 0xFFFFFFFFu) Report("CompleteRequestStatusCheck", true);
   }
   irps_[index].owner = Owner::kCompleting;
@@ -538,13 +538,13 @@ void IrpModel::Execute(const Op& op) {
       Irp& irp = irps_[index];
       irp.cancel = true;
       const int32_t routine = irp.cancel_routine;
-      irp.cancel_routine = -1;
-      if (routine < 0) {
+      irp.cancel_routine = kNoCancel;
+      if (routine == kNoCancel) {
         out_->value = 0;
         return;
       }
       if (irp.current > irp.stack_count + 1) Report("CancelStateInCompletedIrp", true);
-      if (devices_[routine].filter) {
+      if (routine == kProgramCancel || devices_[routine].filter) {
         out_->callbacks.push_back({program::CallbackEvent::Kind::kIrpCancel, irp.id, S(STATUS_CANCELLED)});
         irp.status = S(STATUS_CANCELLED);
         irp.information = 0;
@@ -571,8 +571,9 @@ void IrpModel::Execute(const Op& op) {
     }
     case OpCode::kIrpSetCancelRoutine:
       if (freed) OutOfDomain();
-      out_->value = irps_[index].cancel_routine >= 0 ? 1 : 0;
-      irps_[index].cancel_routine = -1;
+      // set=1 installs the program's cancel routine, set=0 clears (IoSetCancelRoutine).
+      out_->value = irps_[index].cancel_routine != kNoCancel ? 1 : 0;
+      irps_[index].cancel_routine = a("set") ? kProgramCancel : kNoCancel;
       return;
     case OpCode::kIrpMarkPending:
       if (freed) return;

@@ -48,6 +48,9 @@
 
 namespace wdfsim::model {
 
+inline constexpr int32_t kNoCancel = -1;
+inline constexpr int32_t kProgramCancel = -2;
+
 class IrpModel {
  public:
   enum class Origin : uint8_t { kSync, kAsync, kIoctl, kAllocated };
@@ -75,7 +78,9 @@ class IrpModel {
     std::vector<Location> locations;  // index 1..stack_count
     Owner owner = Owner::kProgram;
     bool cancel = false;
-    int32_t cancel_routine = -1;  // device index whose cancel routine is set
+    // Whose cancel routine is set: a device index, kProgramCancel (the
+    // program's own: it completes with STATUS_CANCELLED), or kNoCancel.
+    int32_t cancel_routine = kNoCancel;
     uint32_t status = 0;
     uint64_t information = 0;
     bool pending_returned = false;  // Irp->PendingReturned

@@ -38,26 +38,6 @@ using program::RunOutcome;
 
 constexpr uint32_t S(NTSTATUS status) { return static_cast<uint32_t>(status); }
 
-// Callback IRP ids cleared: the core names IRPs by address (see
-// DISAGREEMENTS.md, IRP model I2), so after a free they may repeat.
-void ClearIrpIds(RunOutcome& outcome) {
-  for (OpOutcome* o : {&outcome.teardown}) {
-    for (auto& c : o->callbacks) c.object = 0;
-  }
-  for (OpOutcome& o : outcome.ops) {
-    for (auto& c : o.callbacks) c.object = 0;
-  }
-}
-
-bool IdsReliable(const Program& program) {
-  IrpModel model;
-  for (const Op& op : program.ops) {
-    OpOutcome outcome;
-    if (model.stopped() || !model.Step(op, outcome)) break;
-  }
-  return model.ids_reliable();
-}
-
 RunOutcome RunCore(Program program) {
   program.choices.clear();
   return program::Run(program).outcome;
@@ -194,11 +174,7 @@ Program InDomain(const std::vector<Op>& raw) {
 void ExpectAgreement(const Program& program) {
   std::optional<RunOutcome> predicted = PredictIrps(program);
   RC_ASSERT(predicted.has_value());
-  RunOutcome core = RunCore(program);
-  if (!IdsReliable(program)) {
-    ClearIrpIds(*predicted);
-    ClearIrpIds(core);
-  }
+  const RunOutcome core = RunCore(program);
   const std::string diff = predicted->Diff(core);
   if (!diff.empty()) RC_FAIL("model vs core: " + diff);
 }
@@ -249,11 +225,7 @@ struct IrpCommand : Command {
     OpOutcome predicted;
     next.Step(op, predicted);
     sut.program.ops.push_back(op);
-    RunOutcome core = RunCore(sut.program);
-    if (!next.ids_reliable()) {
-      ClearIrpIds(core);
-      for (auto& c : predicted.callbacks) c.object = 0;
-    }
+    const RunOutcome core = RunCore(sut.program);
     const OpOutcome& observed = core.ops.back();
     if (!(observed == predicted)) {
       RC_FAIL("op " + program::OpToText(op) + ": model " + predicted.ToString() + ", core " + observed.ToString());
@@ -309,12 +281,7 @@ RunOutcome Case(const std::string& body) {
   EXPECT_TRUE(predicted.has_value()) << "outside the model's domain";
   const RunOutcome core = RunCore(*parsed);
   if (predicted) {
-    RunOutcome compared = core;
-    if (!IdsReliable(*parsed)) {
-      ClearIrpIds(*predicted);
-      ClearIrpIds(compared);
-    }
-    EXPECT_EQ(predicted->Diff(compared), "");
+    EXPECT_EQ(predicted->Diff(core), "");
   }
   return core;
 }

@@ -53,12 +53,6 @@ int32_t IrpModel::NewSinks() {
 }
 
 int32_t IrpModel::NewIrp(Origin origin, int32_t stack_count, int32_t sinks) {
-  for (const Irp& freed : irps_) {
-    ids_reliable_ &= freed.frees == 0;
-    // The core keys IRP records by address: a new IRP may take over a freed
-    // threaded IRP's record and lose its wait history (DISAGREEMENTS.md I1).
-    if (freed.frees > 0 && freed.threaded()) OutOfDomain();
-  }
   Irp irp;
   irp.id = static_cast<uint32_t>(irps_.size() + 1);
   irp.origin = origin;
@@ -167,18 +161,11 @@ void IrpModel::FreeIrp(int32_t index) {
 void IrpModel::Freed(int32_t index) {
   Irp& irp = irps_[index];
   ++irp.frees;
-  irp.irps_at_free = irps_.size();
   irp.owner = Owner::kFreed;
-}
-
-void IrpModel::RequireNotStale(int32_t index) {
-  const Irp& irp = irps_[index];
-  if (irp.frees > 0 && irps_.size() > irp.irps_at_free) OutOfDomain();
 }
 
 // The lower device acts only on an IRP it still owns: live, at its location.
 void IrpModel::LowerStillOwns(int32_t index) {
-  RequireNotStale(index);
   const Irp& irp = irps_[index];
   const bool owned = irp.frees == 0 && irp.current >= 1 && irp.current <= irp.stack_count &&
                      irp.locations[irp.current].device == irp.lower;
@@ -487,9 +474,6 @@ void IrpModel::Execute(const Op& op) {
   const Slot slot = slots_[a("irp")];
   if (slot.irp < 0) return;
   const int32_t index = slot.irp;
-  if (op.code != OpCode::kIrpWait && op.code != OpCode::kIrpReadIosb && op.code != OpCode::kIrpReadEvent) {
-    RequireNotStale(index);
-  }
   const bool freed = irps_[index].frees > 0;
   const auto held_at_top = [&] {
     const Irp& irp = irps_[index];

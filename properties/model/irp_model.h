@@ -33,9 +33,7 @@
 // - advance_time, pass_time, run_ready_work, unload; all at PASSIVE_LEVEL
 //   with empty choice bytes (no work runs at DDI-entry scheduling points).
 // Outside: set_irql, allocation_failures, irp_reuse, the WDF ops, lower
-// devices answering from the choices, and ops on a freed IRP after another
-// IRP was created (its memory may be the new IRP's), and creating an IRP
-// after a threaded one was freed (the core's defect I1 in DISAGREEMENTS.md).
+// devices answering from the choices.
 #ifndef WDFSIM_PROPERTIES_MODEL_IRP_MODEL_H_
 #define WDFSIM_PROPERTIES_MODEL_IRP_MODEL_H_
 
@@ -87,7 +85,6 @@ class IrpModel {
     int32_t user_sinks = -1;        // UserIosb (and, threaded, UserEvent)
     bool on_thread_list = false;
     uint32_t frees = 0;                  // IoFreeIrp calls that freed it (invariant: <= 1)
-    size_t irps_at_free = 0;             // IRPs created before it was freed
     uint32_t completions = 0;            // walks that reached post-processing (invariant: <= 1)
     bool call_returned_pending = false;  // threaded: IoCallDriver returned STATUS_PENDING
     bool waited = false;                 // threaded: its event was waited on
@@ -107,9 +104,6 @@ class IrpModel {
   // The IRP slot `slot` holds (nullptr if empty).
   const Irp* SlotIrp(uint32_t slot) const;
   bool HasDevice(uint32_t slot) const { return device_slots_[slot] >= 0; }
-  // False once an IRP was created after another was freed: the core names
-  // IRPs by address, and the new one may reuse the freed one's.
-  bool ids_reliable() const { return ids_reliable_; }
   // Reports (by rule name) the model predicted so far, non-lint ones.
   uint32_t violations() const { return violations_; }
 
@@ -161,7 +155,6 @@ class IrpModel {
   void FreeIrp(int32_t irp);
   void Freed(int32_t irp);
   // A freed IRP whose memory a later IRP may have taken: outside the domain.
-  void RequireNotStale(int32_t irp);
   void LowerStillOwns(int32_t irp);
   void LowerComplete(int32_t irp, uint32_t status, uint64_t information);
   void RunWork(size_t index);
@@ -182,7 +175,6 @@ class IrpModel {
   program::OpOutcome* out_ = nullptr;
   bool stopped_ = false;
   uint32_t violations_ = 0;
-  bool ids_reliable_ = true;
 };
 
 // What the interpreter's Run() returns for `program` run with empty choice

@@ -94,6 +94,8 @@ const char* DdiName(Ddi ddi) {
     case Ddi::kLoadDriver: return "LoadDriver";
     case Ddi::kAddDevice: return "AddDevice";
     case Ddi::kSendRequest: return "SendRequest";
+    case Ddi::kPowerDown: return "PowerDown";
+    case Ddi::kPowerUp: return "PowerUp";
     case Ddi::kCancelRequest: return "CancelRequest";
     case Ddi::kIoCompleteRequest: return "IoCompleteRequest";
     case Ddi::kIoCallDriver: return "IoCallDriver";

@@ -133,6 +133,8 @@ enum class Ddi : uint16_t {
   kAddDevice,
   kSendRequest,
   kCancelRequest,
+  kPowerDown,
+  kPowerUp,
   kCompletionApc,
   kUnload,
   kCount,

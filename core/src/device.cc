@@ -130,6 +130,28 @@ size_t SendRequest(World& world, WDFDEVICE handle, const IoRequestSpec& spec) {
   return outcome;
 }
 
+void PowerDown(World& world, WDFDEVICE handle) {
+  world.EnterDdi(Ddi::kPowerDown, handle);
+  auto* device = static_cast<Device*>(world.Resolve(handle, Ddi::kPowerDown, {ObjectType::kDevice}));
+  const std::vector<Queue*> queues = device->queues();
+  for (Queue* queue : queues) queue->PowerOff(Ddi::kPowerDown);
+  // The framework keeps the device in D0 until every power-managed queue
+  // has nothing the driver still works on.
+  world.WaitUntil(
+      [device] {
+        const std::vector<Queue*> now = device->queues();
+        return std::all_of(now.begin(), now.end(), [](const Queue* queue) { return queue->PowerOffDone(); });
+      },
+      INT64_MAX, Ddi::kPowerDown, "the device leaving D0");
+}
+
+void PowerUp(World& world, WDFDEVICE handle) {
+  world.EnterDdi(Ddi::kPowerUp, handle);
+  auto* device = static_cast<Device*>(world.Resolve(handle, Ddi::kPowerUp, {ObjectType::kDevice}));
+  const std::vector<Queue*> queues = device->queues();
+  for (Queue* queue : queues) queue->PowerOn(Ddi::kPowerUp);
+}
+
 bool CancelRequest(World& world, size_t outcome) {
   world.EnterDdi(Ddi::kCancelRequest);
   if (outcome >= world.io_outcomes().size() || world.io_outcomes()[outcome].completions > 0) return false;

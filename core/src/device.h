@@ -86,6 +86,10 @@ NTSTATUS LoadDriver(World& world, PDRIVER_INITIALIZE driver_entry);
 WDFDEVICE AddDevice(World& world, LowerDevice& lower, NTSTATUS* status);
 size_t SendRequest(World& world, WDFDEVICE device, const IoRequestSpec& spec);
 bool CancelRequest(World& world, size_t outcome);
+// The device leaves D0 and comes back (the PnP/power transitions of its
+// power-managed queues; Simulation::PowerDown / PowerUp).
+void PowerDown(World& world, WDFDEVICE device);
+void PowerUp(World& world, WDFDEVICE device);
 
 }  // namespace wdfsim::core
 

@@ -29,7 +29,10 @@ Request* RequestOfIrp(PIRP irp) { return static_cast<Request*>(irp->Tail.Overlay
 }  // namespace
 
 Queue::Queue(World& world, Device& device, const WDF_IO_QUEUE_CONFIG& config)
-    : Object(world, ObjectType::kQueue), device_(device), config_(config) {}
+    : Object(world, ObjectType::kQueue),
+      device_(device),
+      config_(config),
+      power_managed_(config.PowerManaged == WdfTrue || (config.PowerManaged == WdfUseDefault && !device.filter())) {}
 
 WDF_IO_QUEUE_STATE Queue::State() const {
   int state = 0;
@@ -37,6 +40,7 @@ WDF_IO_QUEUE_STATE Queue::State() const {
   if (dispatch_) state |= WdfIoQueueDispatchRequests;
   if (queued_.empty()) state |= WdfIoQueueNoRequests;
   if (owned_.empty()) state |= WdfIoQueueDriverNoRequests;
+  if (powered_off_) state |= WdfIoQueuePnpHeld;
   return static_cast<WDF_IO_QUEUE_STATE>(state);
 }
 
@@ -102,7 +106,55 @@ NTSTATUS Queue::Requeue(Request& request, Ddi ddi) {
   return STATUS_SUCCESS;
 }
 
-void Queue::ReleaseOwnership(const Request* request) { Erase(owned_, request); }
+void Queue::ReleaseOwnership(const Request* request) {
+  Erase(owned_, request);
+  Erase(suspended_, request);
+}
+
+void Queue::PowerOff(Ddi ddi) {
+  if (!power_managed_ || powered_off_) return;
+  powered_off_ = true;
+  if (config_.EvtIoStop == nullptr) return;  // the framework waits for every request to complete
+  const std::vector<Request*> owned = owned_;
+  for (Request* request : owned) {
+    if (!Owns(request)) continue;
+    ULONG flags = WdfRequestStopActionSuspend;
+    if (request->cancelable()) flags |= WdfRequestStopRequestCancelable;
+    world().Log(EventKind::kQueueCallback, ddi, serial(), static_cast<int64_t>(QueueCallback::kIoStop),
+                request->serial());
+    config_.EvtIoStop(HandleOf(*this), HandleOf(*request), flags);
+  }
+}
+
+bool Queue::PowerOffDone() const {
+  return std::all_of(owned_.begin(), owned_.end(), [this](const Request* request) {
+    return std::find(suspended_.begin(), suspended_.end(), request) != suspended_.end();
+  });
+}
+
+void Queue::StopAcknowledged(Request* request) {
+  if (powered_off_ && Owns(request) && std::find(suspended_.begin(), suspended_.end(), request) == suspended_.end()) {
+    suspended_.push_back(request);
+  }
+}
+
+void Queue::PowerOn(Ddi ddi) {
+  if (!powered_off_) return;
+  powered_off_ = false;
+  const std::vector<Request*> suspended = std::move(suspended_);
+  suspended_.clear();
+  if (config_.EvtIoResume != nullptr) {
+    for (Request* request : suspended) {
+      if (!Owns(request)) continue;
+      world().Log(EventKind::kQueueCallback, ddi, serial(), static_cast<int64_t>(QueueCallback::kIoResume),
+                  request->serial());
+      config_.EvtIoResume(HandleOf(*this), HandleOf(*request));
+    }
+  }
+  // StartPowerTransitionOn: as QueueStart, a non-empty queue notifies.
+  if (!queued_.empty()) transition_from_empty_ = true;
+  DispatchEvents();
+}
 
 void Queue::ProcessEvents() { DispatchEvents(); }
 
@@ -144,7 +196,7 @@ NTSTATUS Queue::Retrieve(const Object* file_object, Request** out, Ddi ddi) {
     world().Report(RuleId::kRetrieveFromIdleSequentialQueue, ddi,
                    "a sequential queue with no driver-owned request: the framework presents its requests", {this});
   }
-  if (!dispatch_) return STATUS_WDF_PAUSED;
+  if (!dispatch_ || powered_off_) return STATUS_WDF_PAUSED;
   while (true) {
     auto it = std::find_if(queued_.begin(), queued_.end(), [&](const Request* r) {
       return file_object == nullptr || static_cast<const Object*>(r->file_object()) == file_object;
@@ -237,6 +289,7 @@ void Queue::WaitFor(bool purge, bool cancel_requests, Ddi ddi) {
 
 void Queue::RequestCompleted(const Request* request) {
   Erase(owned_, request);
+  Erase(suspended_, request);
   Erase(queued_, request);
   DispatchEvents();
 }
@@ -374,7 +427,9 @@ void Queue::DispatchEvents() {
       Invoke(callback, QueueCallback::kPurgeComplete);
       continue;
     }
-    if (manual()) {
+    if (powered_off_) {
+      // Neither notification nor presentation in a low power state (5.1).
+    } else if (manual()) {
       if (dispatch_ && ready_.method != nullptr && transition_from_empty_) {
         // ProcessReadyNotify consumes the transition before calling back.
         transition_from_empty_ = false;

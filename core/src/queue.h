@@ -60,6 +60,22 @@ class Queue final : public Object {
   void ProcessEvents();
   // The originator canceled a queued request's IRP (CancelForQueue).
   void CancelQueued(Request& request, Ddi ddi);
+  // Power-managed queues (WDF_IO_QUEUE_CONFIG.PowerManaged; by default all
+  // but a filter's) deliver requests only while the device is in D0.
+  bool power_managed() const { return power_managed_; }
+  bool powered_off() const { return powered_off_; }
+  // The device leaves D0: no more presentation or ready notification, and
+  // EvtIoStop(Suspend) once for each request the driver holds. The device may
+  // go once PowerOffDone().
+  void PowerOff(Ddi ddi);
+  // Each request the driver held is completed, requeued, or acknowledged with
+  // WdfRequestStopAcknowledge(Requeue=FALSE).
+  bool PowerOffDone() const;
+  // The device is back in D0: EvtIoResume for each request acknowledged
+  // without requeue, then dispatch as at Start (a non-empty queue notifies).
+  void PowerOn(Ddi ddi);
+  // WdfRequestStopAcknowledge(Requeue=FALSE) on a request the driver holds.
+  void StopAcknowledged(Request* request);
   // Device removal: EvtIoStop(Purge) for the requests the driver holds,
   // queued requests canceled, driver-cancelable requests canceled.
   void PurgeForRemove(Ddi ddi);
@@ -101,6 +117,9 @@ class Queue final : public Object {
   bool transition_from_empty_ = false;
   bool force_transition_ = false;
   bool cancel_dispatched_requests_ = false;
+  bool power_managed_;
+  bool powered_off_ = false;
+  std::vector<Request*> suspended_;  // acknowledged without requeue, awaiting EvtIoResume
   Callback ready_;
   Callback idle_;
   Callback purge_;

@@ -301,7 +301,12 @@ VOID WdfRequestStopAcknowledge(WDFREQUEST Request, BOOLEAN Requeue) {
   const Ddi ddi = Ddi::kWdfRequestStopAcknowledge;
   w.EnterDdi(ddi, Request);
   auto* request = ResolveRequest(w, Request, ddi);
-  if (!Requeue) return;  // the driver keeps the request and completes it later
+  if (!Requeue) {
+    // The driver keeps the request (and completes it later, or resumes it in
+    // EvtIoResume once the device is back in D0).
+    if (request->queue() != nullptr) request->queue()->StopAcknowledged(request);
+    return;
+  }
   if (!DriverOwnsForQueueOp(w, *request, ddi)) return;
   (void)request->queue()->Requeue(*request, ddi);
 }

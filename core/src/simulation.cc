@@ -58,6 +58,10 @@ size_t Simulation::SendRequest(WDFDEVICE device, const IoRequestSpec& spec) {
 
 bool Simulation::CancelRequest(size_t outcome) { return core::CancelRequest(*world_, outcome); }
 
+void Simulation::PowerDown(WDFDEVICE device) { core::PowerDown(*world_, device); }
+
+void Simulation::PowerUp(WDFDEVICE device) { core::PowerUp(*world_, device); }
+
 LowerDevice& Simulation::AddLowerDevice(LowerDeviceOptions options) {
   return world_->AddLowerDevice(std::make_unique<core::ScriptedLowerDevice>(*world_, std::move(options)));
 }

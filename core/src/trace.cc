@@ -156,6 +156,7 @@ const char* QueueCallbackName(QueueCallback callback) {
     case QueueCallback::kRequestCancel: return "EvtRequestCancel";
     case QueueCallback::kDeviceAdd: return "EvtDriverDeviceAdd";
     case QueueCallback::kDriverUnload: return "EvtDriverUnload";
+    case QueueCallback::kIoResume: return "EvtIoResume";
   }
   return "?";
 }

@@ -143,6 +143,17 @@ class Simulation {
   // The originator cancels a request it sent (IoCancelIrp on its IRP); false
   // if it was already completed or the IRP is gone.
   bool CancelRequest(size_t outcome);
+  // PnP/power: the device leaves its working state (D0). Its power-managed
+  // queues stop delivering requests and the framework calls EvtIoStop
+  // (WdfRequestStopActionSuspend) for each request the driver holds; the call
+  // returns once each of them is completed, requeued or acknowledged
+  // (WdfRequestStopAcknowledge), on the virtual clock. If that can never
+  // happen it is a Liveness report (on Windows, bug check 0x9F).
+  void PowerDown(WDFDEVICE device);
+  // The device is back in D0: EvtIoResume for each request acknowledged
+  // without requeue, then the queues deliver again (a non-empty manual queue
+  // notifies its ready callback).
+  void PowerUp(WDFDEVICE device);
   // One entry per presented request, in presentation order.
   const std::vector<IoOutcome>& io_outcomes() const;
 

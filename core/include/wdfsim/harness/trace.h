@@ -58,6 +58,7 @@ enum class QueueCallback : uint8_t {
   kRequestCancel,
   kDeviceAdd,
   kDriverUnload,
+  kIoResume,
 };
 const char* QueueCallbackName(QueueCallback callback);
 

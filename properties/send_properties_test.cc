@@ -265,6 +265,20 @@ TEST(SendCases, Case16And17CompletionRoutineAndSendAndForget) {
   EXPECT_EQ(c.predicted.outcome.presented[2].information, 4u);
 }
 
+// DISAGREEMENTS.md S1: the driver deletes a WDFMEMORY a format references and
+// then releases a reference it never took; reported at that release.
+TEST(SendCases, S1ReleaseFreeingMemoryAFormatHoldsIsObjectOverDereference) {
+  const Case c = Check(Parse(
+      "target_create dst=h0 answer=inline status=STATUS_SUCCESS information=4 delay_ms=5 on_cancel=cancelled "
+      "dispatch_level=0 io_type=buffered stack_size=2\n"
+      "request_create dst=h3 parent=driver attrs=0\nmemory_create dst=h5 size=8 parent=driver paged=0 attrs=0\n"
+      "format_read target=h0 req=h3 mem=h5 offset=0 length=3\nobject_delete obj=h5\nobject_dereference obj=h5\n"));
+  const auto& ops = c.predicted.outcome.ops;
+  EXPECT_TRUE(ops[4].rules.empty());  // the format's reference keeps it alive
+  EXPECT_TRUE(ops[5].bugcheck);
+  EXPECT_EQ(ops[5].rules, std::vector<std::string>{"ObjectOverDereference"});
+}
+
 TEST(SendCases, Case18And19MemoryReferences) {
   const Case c = Check(
       Parse("target_create dst=h0 answer=inline status=STATUS_SUCCESS information=65535 delay_ms=0 on_cancel=cancelled "

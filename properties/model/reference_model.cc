@@ -330,13 +330,16 @@ class Model {
   // has not run, destroy callback, free).
   void FinalRelease(int i) {
     Obj& o = objs_[i];
-    // A WDFMEMORY freed while a format still references it: the driver
-    // released a reference it never took, and the format's dangles. The docs
-    // (6.1) do not bug-check an unparented object; the core reports
-    // ObjectOverDereference (DISAGREEMENTS.md S1, open).
+    // A WDFMEMORY whose last reference goes while a format still holds one:
+    // the driver released a reference it never took. The framework frees it
+    // (6.1 bug-checks only an object with a parent or children) and the
+    // format's reference dangles until the request releases it into freed
+    // memory; the model reports ObjectOverDereference where the driver's
+    // release happens (DISAGREEMENTS.md S1, settled).
+    bool dangling = false;
     for (const Obj& r : objs_) {
       if (r.alive && std::find(r.format_memory.begin(), r.format_memory.end(), i) != r.format_memory.end()) {
-        unmodelled_ |= kUnmodelledUndefined;
+        dangling = true;
       }
     }
     if (o.kind == Kind::kPresentedRequest && o.irp_refs > 0) Report(kRequestFreedWithMemoryReferenced);
@@ -344,7 +347,9 @@ class Model {
     // owns the creation reference, disposed or not); ~FxDriver bug-checks
     // whenever it was not disposed.
     const bool documented = o.parent >= 0 || !o.children.empty() || (o.kind == Kind::kDriver && !o.disposed);
-    if (documented || (!o.disposed && Follow(kDevOverDereferenceUnparented))) Report(kObjectOverDereference);
+    if (documented || dangling || (!o.disposed && Follow(kDevOverDereferenceUnparented))) {
+      Report(kObjectOverDereference);
+    }
     RunCleanup(o);
     ReleaseContext(i);  // ~FxRequestBase (3.4)
     if (o.has_destroy) Callback(CallbackEvent::Kind::kDestroy, o);

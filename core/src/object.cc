@@ -142,6 +142,13 @@ void Object::DestroyChildren(Ddi ddi) {
 }
 
 void Object::ReleaseCreationReference(Ddi ddi) {
+  // DeleteEarlyDisposedObject goes through DeleteObject, which drops a second
+  // delete: a request the driver already deleted (ReqDelete) keeps only the
+  // references others hold.
+  if (delete_called_) {
+    world_.Log(EventKind::kNote, ddi, serial_, world_.trace().AddNote("second delete dropped"));
+    return;
+  }
   delete_called_ = true;
   Release(ddi);
 }

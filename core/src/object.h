@@ -74,7 +74,8 @@ class Object {
   // DestroyChildren: each child is deleted and its creation reference released.
   void DestroyChildren(Ddi ddi);
   // The creation reference of an object disposed early (a completed
-  // queue-presented request: DeleteEarlyDisposedObject).
+  // queue-presented request: DeleteEarlyDisposedObject); nothing if the
+  // driver already deleted it.
   void ReleaseCreationReference(Ddi ddi);
 
   // Contexts.

@@ -3,12 +3,16 @@
 // scripted lower device whose answers come from the fuzz input, then a
 // decoded sequence of reads, writes, ioctls, originator cancels, clock
 // advances and the application thread's exit, then the driver's unload.
+// Originator cancels come as explicit events between steps and, when the
+// header says so, at any scheduling point inside the driver's work
+// (SimulationOptions::originator_cancels, drawn from the choices).
 // Built once per planted bug (forwarder.h); the plain build must never report.
 //
 // Input layout (corpus/driver/README.md):
 //   byte 0: bits 0-1 the lower device's I/O (0 buffered, 1 direct, 2 neither,
 //           3 buffered); bits 2-3 lower stack size 1 + v % 3; bit 4 inject
-//           allocation failures; bits 5-7 unused
+//           allocation failures; bit 5 originator cancels at any scheduling
+//           point; bits 6-7 unused
 //   byte 1: number of events 1 + v % 16
 //   then:   two bytes per event (op, argument); see Step()
 //   rest:   the ByteChoiceSource (lower answers, delays, scheduling, ...)
@@ -16,6 +20,8 @@
 // Oracles: any verifier report that is not lint, and any bug check. When the
 // lower device pends an IRP forever and ignores its cancel (the environment
 // hangs, not the driver), what the unload reports is not judged, nor Liveness.
+// Then each request sent must have finished exactly once (CompletedOnce),
+// with whatever status: STATUS_CANCELLED or the driver's own.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -39,6 +45,7 @@ struct Environment {
   ULONG lower_flags = DO_BUFFERED_IO;
   CCHAR lower_stack = 1;
   bool inject = false;
+  bool originator_cancels = false;
 };
 
 Environment DecodeEnvironment(uint8_t byte) {
@@ -50,6 +57,7 @@ Environment DecodeEnvironment(uint8_t byte) {
   }
   env.lower_stack = static_cast<CCHAR>(1 + ((byte >> 2) & 3) % 3);
   env.inject = (byte >> 4) & 1;
+  env.originator_cancels = (byte >> 5) & 1;
   return env;
 }
 
@@ -112,6 +120,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   wdfsim::ByteChoiceSource choices(absl::MakeConstSpan(data + choices_at, size - choices_at));
   wdfsim::SimulationOptions options;
   options.inject_allocation_failures = env.inject;
+  options.originator_cancels = env.originator_cancels;
   wdfsim::Simulation sim(choices, options);
   wdfsim::LowerDeviceOptions lower_options;
   lower_options.stack_size = env.lower_stack;
@@ -137,5 +146,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     hung = wdfsim::fuzz::AnyHangsForever(lower);
   }
   wdfsim::fuzz::JudgeReports(sim, hung, judged);
+  // What the originators saw: each request, cancelled or not, finished once
+  // (with STATUS_CANCELLED or the driver's status), unless the lower device
+  // hangs or the machine stopped.
+  const bool bugchecked = sim.verifier().bugchecked();
+  for (size_t i = 0; i < sim.io_outcomes().size(); ++i) {
+    const wdfsim::IoOutcome& outcome = sim.io_outcomes()[i];
+    if (outcome.completions > 1 || (outcome.completions == 0 && !hung && !bugchecked && sim.unloaded())) {
+      wdfsim::fuzz::ReportFinding("CompletedOnce",
+                                  "request " + std::to_string(i) + " finished " + std::to_string(outcome.completions) +
+                                      " times",
+                                  &sim);
+    }
+  }
   return 0;
 }

@@ -324,6 +324,11 @@ void Request::CompleteInternal(NTSTATUS status, CCHAR boost, Ddi ddi) {
     // driver completes while still cancelable (reported above).
     if (cancelable_ && irp->CancelRoutine == &RequestIrpCancel) irp->CancelRoutine = nullptr;
     ClearCancelable();
+    // Completed while still sent (reported above): the walk runs the target's
+    // completion routine, which drops the target's reference, maybe the last
+    // one (the driver deleted the request). This call holds it till the end.
+    const bool sent = completion_refs_ > 0;
+    if (sent) AddRef();
     CompleteIrp(w, irp, boost, ddi);
     // PostProcessCompletion: the request leaves the driver and its queue,
     // then is deleted.
@@ -331,6 +336,7 @@ void Request::CompleteInternal(NTSTATUS status, CCHAR boost, Ddi ddi) {
     Queue* queue = queue_;
     ReleaseCreationReference(ddi);
     if (queue != nullptr) queue->RequestCompleted(this);
+    if (sent) Release(ddi);
     return;
   }
   // PreProcessCompletionForDriverRequest: the creation reference goes, while

@@ -1,6 +1,6 @@
 // queue_fuzzer: the core's KMDF I/O queues (manual, sequential, parallel;
 // ready notification, retrieval, Stop/Start/Purge/Drain, requeue, forward,
-// originator cancels) driven by a decoded op sequence, misuse included, with
+// originator cancels, the device leaving and re-entering D0) driven by a decoded op sequence, misuse included, with
 // every op checked against the queue reference model
 // (properties/model/queue_model.h) through a KMDF test driver
 // (properties/queue_driver.h).
@@ -9,10 +9,11 @@
 //   byte 0: device: bits 0-1 queue 0 dispatch (0 or 3 manual, 1 sequential,
 //           2 parallel); bit 2 a second (manual) queue; bits 3, 4
 //           EvtIoCanceledOnQueue on queue 0, 1; bit 5 queue 0 gets reads by
-//           WdfDeviceConfigureRequestDispatching instead of being the default
+//           WdfDeviceConfigureRequestDispatching instead of being the default;
+//           bit 6 the power ops (PowerDown, PowerUp) are in the op kinds
 //   byte 1: op count, % 64
-//   then two bytes per op: [kind % 12 in bits 0-3 | flag bit 4 | status bits
-//           5-6], [request in bits 0-3 | queue bit 4]
+//   then two bytes per op: [kind % 12 (% 14 with bit 6) in bits 0-3 | flag
+//           bit 4 | status bits 5-6], [request in bits 0-3 | queue bit 4]
 //   rest:   the ByteChoiceSource (which ready work runs at scheduling points)
 //
 // Oracles (one "ORACLE:<name> ..." line, then the ops, then abort):
@@ -58,9 +59,12 @@ DeviceConfig DecodeConfig(uint8_t b) {
   return config;
 }
 
-Op DecodeOp(uint8_t a, uint8_t b, size_t queues) {
+// Without power ops (header bit 6 clear) the kinds are the twelve before
+// them, so inputs written before they existed decode as they did.
+Op DecodeOp(uint8_t a, uint8_t b, size_t queues, bool power) {
   Op op;
-  op.kind = static_cast<OpKind>((a & 0x0F) % static_cast<uint8_t>(OpKind::kCount));
+  const uint8_t kinds = static_cast<uint8_t>(power ? OpKind::kCount : OpKind::kPowerDown);
+  op.kind = static_cast<OpKind>((a & 0x0F) % kinds);
   op.flag = ((a >> 4) & 1) != 0;
   op.status = kStatuses[(a >> 5) & 3];
   op.request = b & 0x0F;
@@ -95,7 +99,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<Op> ops;
   for (size_t i = 0; i < header[1] % 64u && fdp.remaining_bytes() >= 2; ++i) {
     const std::vector<uint8_t> op = fdp.ConsumeBytes<uint8_t>(2);
-    ops.push_back(DecodeOp(op[0], op[1], config.queues.size()));
+    ops.push_back(DecodeOp(op[0], op[1], config.queues.size(), ((header[0] >> 6) & 1) != 0));
   }
   const std::vector<uint8_t> choice_bytes = fdp.ConsumeRemainingBytes<uint8_t>();
 

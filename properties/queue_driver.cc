@@ -39,6 +39,8 @@ DeviceContext* g_context = nullptr;  // the one device of the one simulation
 EVT_WDF_DRIVER_DEVICE_ADD EvtDriverDeviceAdd;
 EVT_WDF_IO_QUEUE_IO_DEFAULT EvtIoDefault;
 EVT_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE EvtIoCanceledOnQueue;
+EVT_WDF_IO_QUEUE_IO_STOP EvtIoStop;
+EVT_WDF_IO_QUEUE_IO_RESUME EvtIoResume;
 EVT_WDF_IO_QUEUE_STATE EvtQueueReady;
 EVT_WDF_IO_QUEUE_STATE EvtQueueStopComplete;
 EVT_WDF_IO_QUEUE_STATE EvtQueuePurgeComplete;
@@ -76,6 +78,8 @@ NTSTATUS EvtDriverDeviceAdd(WDFDRIVER Driver, PWDFDEVICE_INIT DeviceInit) {
     }
     if (type != WdfIoQueueDispatchManual) queue_config.EvtIoDefault = EvtIoDefault;
     if (config.queues[i].canceled_on_queue) queue_config.EvtIoCanceledOnQueue = EvtIoCanceledOnQueue;
+    queue_config.EvtIoStop = EvtIoStop;
+    queue_config.EvtIoResume = EvtIoResume;
     WDFQUEUE queue;
     status = WdfIoQueueCreate(device, &queue_config, WDF_NO_OBJECT_ATTRIBUTES, &queue);
     if (!NT_SUCCESS(status)) return status;
@@ -96,6 +100,16 @@ VOID EvtIoCanceledOnQueue(WDFQUEUE Queue, WDFREQUEST Request) {
   g_context->log.push_back({Event::kCanceledOnQueue, Queue, Request});
   WdfRequestComplete(Request, STATUS_CANCELLED);
 }
+
+// The device leaves D0 (or is removed): the driver keeps the request and
+// says so; it resumes it when the device is back.
+VOID EvtIoStop(WDFQUEUE Queue, WDFREQUEST Request, ULONG ActionFlags) {
+  if (!(ActionFlags & WdfRequestStopActionSuspend)) return;  // removal: the model's Quiesce left nothing owned
+  g_context->log.push_back({Event::kIoStop, Queue, Request});
+  WdfRequestStopAcknowledge(Request, FALSE);
+}
+
+VOID EvtIoResume(WDFQUEUE Queue, WDFREQUEST Request) { g_context->log.push_back({Event::kIoResume, Queue, Request}); }
 
 VOID EvtQueueReady(WDFQUEUE Queue, WDFCONTEXT) { g_context->log.push_back({Event::kReady, Queue, nullptr}); }
 VOID EvtQueueStopComplete(WDFQUEUE Queue, WDFCONTEXT) {
@@ -269,6 +283,8 @@ Observation QueueRig::Run(const Op& op) {
       case OpKind::kPurge: WdfIoQueuePurge(queue, op.flag ? EvtQueuePurgeComplete : nullptr, WDF_NO_CONTEXT); break;
       case OpKind::kDrain: WdfIoQueueDrain(queue, op.flag ? EvtQueueDrainComplete : nullptr, WDF_NO_CONTEXT); break;
       case OpKind::kCancel: sim.CancelRequest(op.request); break;
+      case OpKind::kPowerDown: sim.PowerDown(g_context->device); break;
+      case OpKind::kPowerUp: sim.PowerUp(g_context->device); break;
       case OpKind::kCount: break;
     }
   } catch (const BugCheck&) {

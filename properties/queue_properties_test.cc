@@ -258,7 +258,9 @@ rc::Gen<Op> GenOp(size_t queues) {
                                                  {2, OpKind::kStop},
                                                  {1, OpKind::kPurge},
                                                  {1, OpKind::kDrain},
-                                                 {2, OpKind::kCancel}});
+                                                 {2, OpKind::kCancel},
+                                                 {1, OpKind::kPowerDown},
+                                                 {1, OpKind::kPowerUp}});
     op.queue = static_cast<uint8_t>(*rc::gen::inRange<size_t>(0, queues));
     op.request = *rc::gen::inRange<uint32_t>(0, 8);
     op.flag = *rc::gen::arbitrary<bool>();

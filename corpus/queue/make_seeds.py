@@ -6,7 +6,8 @@ Run from anywhere: python3 corpus/queue/make_seeds.py
 import pathlib
 
 KINDS = {name: i for i, name in enumerate(
-    "arrive retrieve complete complete_twice requeue forward ready_notify start stop purge drain cancel".split())}
+    ("arrive retrieve complete complete_twice requeue forward ready_notify start stop purge drain cancel "
+     "power_down power_up").split())}
 STATUS = {"success": 0, "unsuccessful": 1, "cancelled": 2, "invalid_device_request": 3}
 
 
@@ -14,9 +15,10 @@ def op(kind, r=0, q=0, flag=False, status="success"):
     return bytes([KINDS[kind] | (0x10 if flag else 0) | (STATUS[status] << 5), r | (q << 4)])
 
 
-def device(dispatch="manual", second_queue=False, canceled_q0=False, canceled_q1=False, configured=False):
+def device(dispatch="manual", second_queue=False, canceled_q0=False, canceled_q1=False, configured=False,
+           power=False):
     d = {"manual": 0, "sequential": 1, "parallel": 2}[dispatch]
-    return d | second_queue << 2 | canceled_q0 << 3 | canceled_q1 << 4 | configured << 5
+    return d | second_queue << 2 | canceled_q0 << 3 | canceled_q1 << 4 | configured << 5 | power << 6
 
 
 def seed(dev, ops, choices=b""):
@@ -65,6 +67,14 @@ SEEDS = {
         A, A, op("retrieve"), op("stop", flag=True), op("start"), op("complete", 0), op("retrieve"),
         op("complete", 1)]),
     "register_after_polled_edge": seed(device(), [A, op("retrieve"), REGISTER, op("complete", 0)]),
+    "power_down_holds_then_notifies": seed(device(power=True), [
+        REGISTER, A, op("retrieve"), op("power_down"), A, op("retrieve"), op("power_up"), op("retrieve"),
+        op("complete", 0), op("complete", 1)]),
+    "power_sequential_resume": seed(device("sequential", power=True), [
+        A, A, op("power_down"), op("complete", 0), op("power_up"), op("complete", 1)]),
+    "power_requeue_while_off": seed(device(second_queue=True, power=True), [
+        A, A, op("retrieve"), op("retrieve"), op("power_down"), op("requeue", 1), op("forward", 0, q=1),
+        op("power_up"), op("retrieve"), op("retrieve", q=1), op("complete", 1), op("complete", 0)]),
 }
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@
 namespace wdfsim::queue_model {
 namespace {
 
-constexpr uint32_t kAccept = 0x01, kDispatch = 0x02, kNoRequests = 0x04, kDriverNoRequests = 0x08;
+constexpr uint32_t kAccept = 0x01, kDispatch = 0x02, kNoRequests = 0x04, kDriverNoRequests = 0x08, kPnpHeld = 0x10;
 
 std::string Hex(NTSTATUS status) {
   char buf[16];
@@ -59,6 +59,8 @@ const char* OpKindName(OpKind kind) {
     case OpKind::kPurge: return "purge";
     case OpKind::kDrain: return "drain";
     case OpKind::kCancel: return "cancel";
+    case OpKind::kPowerDown: return "power_down";
+    case OpKind::kPowerUp: return "power_up";
     case OpKind::kCount: break;
   }
   return "?";
@@ -72,6 +74,8 @@ const char* EventName(Event event) {
     case Event::kDrainComplete: return "DrainComplete";
     case Event::kIoDefault: return "EvtIoDefault";
     case Event::kCanceledOnQueue: return "EvtIoCanceledOnQueue";
+    case Event::kIoStop: return "EvtIoStop";
+    case Event::kIoResume: return "EvtIoResume";
   }
   return "?";
 }
@@ -94,6 +98,8 @@ bool IsBugCheck(Report report) { return report == Report::kQueueFatalError || re
 std::string Op::ToString() const {
   std::string out = OpKindName(kind);
   switch (kind) {
+    case OpKind::kPowerDown:
+    case OpKind::kPowerUp:
     case OpKind::kArrive: break;
     case OpKind::kRetrieve:
     case OpKind::kStart: out += " q" + std::to_string(queue); break;
@@ -175,7 +181,7 @@ QueueSnapshot QueueModel::Snapshot(uint8_t q) const {
   const Queue& queue = queues_[q];
   QueueSnapshot s;
   s.state = (queue.accept ? kAccept : 0) | (queue.dispatch ? kDispatch : 0) | (queue.items.empty() ? kNoRequests : 0) |
-            (queue.owned == 0 ? kDriverNoRequests : 0);
+            (queue.owned == 0 ? kDriverNoRequests : 0) | (queue.power_off ? kPnpHeld : 0);
   s.queued = static_cast<uint32_t>(queue.items.size());
   s.driver_owned = queue.owned;
   return s;
@@ -245,7 +251,7 @@ void QueueModel::DispatchEvents(uint8_t q, Step& step) {
       step.callbacks.push_back({queue.purge_event, q});
       continue;
     }
-    if (!queue.dispatch) return;
+    if (!queue.dispatch || queue.power_off) return;
     switch (queue.config.dispatch) {
       case Dispatch::kManual:
         if (queue.ready && queue.transition_from_empty) {
@@ -260,9 +266,8 @@ void QueueModel::DispatchEvents(uint8_t q, Step& step) {
         {
           const uint32_t id = queue.items.front();
           queue.items.pop_front();
-          Request& r = requests_[id];
-          r.where = Where::kOwned;
-          r.presented = true;
+          Own(id);
+          requests_[id].presented = true;
           queue.owned++;
           step.callbacks.push_back({Event::kIoDefault, q, id});
         }
@@ -330,7 +335,7 @@ Step QueueModel::Apply(const Op& op) {
           !(follow_core_ & kDevNoSequentialRetrieveBreak)) {
         step.reports.push_back(Report::kRetrieveSequential);  // a break; the call goes on
       }
-      if (!queue.dispatch) {
+      if (!queue.dispatch || queue.power_off) {
         step.status = STATUS_WDF_PAUSED;
         break;
       }
@@ -342,7 +347,7 @@ Step QueueModel::Apply(const Op& op) {
       }
       const uint32_t id = queue.items.front();
       queue.items.pop_front();
-      requests_[id].where = Where::kOwned;
+      Own(id);
       requests_[id].presented = true;
       queue.owned++;
       step.status = STATUS_SUCCESS;
@@ -492,6 +497,36 @@ Step QueueModel::Apply(const Op& op) {
       }
       break;
 
+    case OpKind::kPowerDown:  // the device leaves D0
+      if (powered_off_) break;
+      powered_off_ = true;
+      for (uint8_t q = 0; q < queues_.size(); ++q) {
+        queues_[q].power_off = true;
+        // EvtIoStop(Suspend) once per request the driver holds, in the order
+        // the queue's owned list has them; the test driver acknowledges each
+        // without requeue, so the device can leave D0 at once.
+        for (uint32_t id : OwnedOf(q)) {
+          step.callbacks.push_back({Event::kIoStop, q, id});
+          requests_[id].suspended = true;
+        }
+      }
+      break;
+
+    case OpKind::kPowerUp:  // back in D0: EvtIoResume, then dispatch as at Start
+      if (!powered_off_) break;
+      powered_off_ = false;
+      for (uint8_t q = 0; q < queues_.size(); ++q) {
+        queues_[q].power_off = false;
+        for (uint32_t id : OwnedOf(q)) {
+          if (!requests_[id].suspended) continue;
+          requests_[id].suspended = false;
+          step.callbacks.push_back({Event::kIoResume, q, id});
+        }
+        if (!queues_[q].items.empty()) queues_[q].transition_from_empty = true;
+        DispatchEvents(q, step);
+      }
+      break;
+
     case OpKind::kCount: Unspecified(step, "no such op"); break;
   }
 
@@ -505,6 +540,22 @@ Step QueueModel::Apply(const Op& op) {
   return step;
 }
 
+void QueueModel::Own(uint32_t id) {
+  requests_[id].where = Where::kOwned;
+  requests_[id].owned_since = next_owned_++;
+  requests_[id].suspended = false;
+}
+
+std::vector<uint32_t> QueueModel::OwnedOf(uint8_t q) const {
+  std::vector<uint32_t> out;
+  for (uint32_t id = 0; id < requests_.size(); ++id) {
+    if (requests_[id].where == Where::kOwned && requests_[id].queue == q) out.push_back(id);
+  }
+  std::sort(out.begin(), out.end(),
+            [this](uint32_t a, uint32_t b) { return requests_[a].owned_since < requests_[b].owned_since; });
+  return out;
+}
+
 std::vector<Op> QueueModel::Quiesce() const {
   QueueModel m = *this;
   std::vector<Op> ops;
@@ -513,6 +564,7 @@ std::vector<Op> QueueModel::Quiesce() const {
     m.Apply(op);
   };
   if (m.stopped_) return ops;
+  if (m.powered_off_) run(Op{OpKind::kPowerUp});
   for (uint8_t q = 0; q < m.queues_.size(); ++q) {
     if (!m.queues_[q].accept || !m.queues_[q].dispatch) run(Op{OpKind::kStart, q});
   }

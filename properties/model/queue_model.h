@@ -1,8 +1,10 @@
 // An independent reference model of the KMDF I/O queues of one device
 // (SEMANTICS-WDF 5 and section 7 cases 26-29): manual, sequential and
 // parallel dispatch, ready notification, retrieval, Stop/Start/Purge/Drain,
-// requeue and forwarding, originator cancels, and the verifier's answers to
-// misuse. Given a sequence of abstract operations it predicts, op by op, the
+// requeue and forwarding, originator cancels, the device leaving and
+// re-entering D0 (every queue is power-managed: the device is not a filter;
+// Microsoft's "Using Power-Managed I/O Queues"), and the verifier's answers
+// to misuse. Given a sequence of abstract operations it predicts, op by op, the
 // status each DDI returns, the driver callbacks the framework makes, the
 // requests completed to their originators, the verifier reports, and each
 // queue's WdfIoQueueGetState. It shares no code with core/: only NTSTATUS
@@ -79,6 +81,8 @@ enum class OpKind : uint8_t {
   kPurge,          // WdfIoQueuePurge(queue, flag ? PurgeComplete : NULL, context)
   kDrain,          // WdfIoQueueDrain(queue, flag ? DrainComplete : NULL, context)
   kCancel,         // the originator cancels the request (IoCancelIrp)
+  kPowerDown,      // the device leaves D0 (Simulation::PowerDown)
+  kPowerUp,        // the device is back in D0 (Simulation::PowerUp)
   kCount,
 };
 const char* OpKindName(OpKind kind);
@@ -103,6 +107,8 @@ enum class Event : uint8_t {
   kDrainComplete,    // WdfIoQueueDrain's DrainComplete
   kIoDefault,        // EvtIoDefault presented `request` (sequential, parallel)
   kCanceledOnQueue,  // EvtIoCanceledOnQueue(request); the test driver completes it STATUS_CANCELLED
+  kIoStop,           // EvtIoStop(request, Suspend); the test driver acknowledges it without requeue
+  kIoResume,         // EvtIoResume(request)
 };
 const char* EventName(Event event);
 
@@ -170,6 +176,8 @@ struct Request {
   bool presented = false;      // the driver has had it (retrieved or EvtIo*)
   bool irp_cancelled = false;  // the originator cancelled it while the driver owned it
   NTSTATUS status = 0;         // final status once completed
+  uint64_t owned_since = 0;    // when it last became driver-owned (the order of the queue's owned list)
+  bool suspended = false;      // acknowledged in EvtIoStop while owned: EvtIoResume at the return to D0
 };
 
 class QueueModel {
@@ -207,6 +215,7 @@ class QueueModel {
     bool idle_pending = false;           // StopComplete registered, not yet called
     bool purge_pending = false;          // PurgeComplete or DrainComplete registered
     Event purge_event = Event::kPurgeComplete;
+    bool power_off = false;  // the device is out of D0: no presentation, no notification
   };
 
   bool Valid(uint32_t request) const { return request < requests_.size(); }
@@ -214,6 +223,9 @@ class QueueModel {
   void CancelOnQueue(uint32_t id, Step& step);
   void CompleteRequest(uint32_t id, NTSTATUS status, Step& step);
   void DispatchEvents(uint8_t q, Step& step);
+  void Own(uint32_t id);
+  // The owned requests of queue `q` in the order they became owned.
+  std::vector<uint32_t> OwnedOf(uint8_t q) const;
   void Unspecified(Step& step, std::string why) const;
 
   DeviceConfig config_;
@@ -221,6 +233,8 @@ class QueueModel {
   std::vector<Queue> queues_;
   std::vector<Request> requests_;
   bool stopped_ = false;
+  bool powered_off_ = false;
+  uint64_t next_owned_ = 1;
 };
 
 }  // namespace wdfsim::queue_model

@@ -90,7 +90,7 @@ ScriptedLowerDevice::Pending* ScriptedLowerDevice::FindPending(const IRP* irp) {
 }
 
 void ScriptedLowerDevice::Complete(IRP* irp, NTSTATUS status, ULONG_PTR information, size_t record) {
-  const IO_STACK_LOCATION& location = *IoGetCurrentIrpStackLocation(irp);
+  const IO_STACK_LOCATION& location = *locations_[record];
   const ULONG_PTR length = RequestLength(location);
   if (information == LowerAnswer::kWholeLength) information = length;
   size_t size = 0;
@@ -109,6 +109,7 @@ NTSTATUS ScriptedLowerDevice::Dispatch(IRP* irp) {
   const LowerAnswer answer = NextAnswer(irp);
   const size_t record = irps_.size();
   irps_.push_back({IoGetCurrentIrpStackLocation(irp)->MajorFunction, answer, false, false});
+  locations_.push_back(IoGetCurrentIrpStackLocation(irp));
   if (answer.kind == LowerAnswer::Kind::kCompleteInline) {
     const NTSTATUS status = answer.status;
     Complete(irp, answer.status, answer.information, record);

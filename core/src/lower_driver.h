@@ -29,6 +29,9 @@ class ScriptedLowerDevice final : public LowerDevice {
     uint64_t completion_work;  // 0 when no completion is scheduled
   };
   LowerAnswer NextAnswer(const IRP* irp);
+  // Completes as the answer says, through the stack location the IRP had at
+  // dispatch (a driver keeps that pointer; the IRP's current one may have
+  // moved if another driver completed it under this one).
   void Complete(IRP* irp, NTSTATUS status, ULONG_PTR information, size_t record);
   void ScheduledCompletion(IRP* irp);
   // True if `irp` is still allocated. Else another driver freed an IRP this
@@ -44,6 +47,7 @@ class ScriptedLowerDevice final : public LowerDevice {
   DRIVER_OBJECT driver_{};
   DEVICE_OBJECT device_{};
   std::vector<LowerIrpRecord> irps_;
+  std::vector<const IO_STACK_LOCATION*> locations_;  // per record: its location at dispatch
   std::vector<Pending> pending_;
 };
 

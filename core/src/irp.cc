@@ -16,6 +16,18 @@ namespace {
 
 PIO_STACK_LOCATION StackBase(IRP* irp) { return reinterpret_cast<PIO_STACK_LOCATION>(irp + 1); }
 
+// The I/O manager's buffer and the MDLs, not the IRP itself.
+void FreeIrpBuffers(IRP* irp) {
+  if ((irp->Flags & IRP_DEALLOCATE_BUFFER) && irp->AssociatedIrp.SystemBuffer != nullptr) {
+    std::free(irp->AssociatedIrp.SystemBuffer);
+  }
+  for (PMDL mdl = irp->MdlAddress; mdl != nullptr;) {
+    PMDL next = mdl->Next;
+    std::free(mdl);
+    mdl = next;
+  }
+}
+
 bool ShouldInvoke(const IO_STACK_LOCATION& location, const IRP& irp) {
   const NTSTATUS status = irp.IoStatus.Status;
   return (NT_SUCCESS(status) && (location.Control & SL_INVOKE_ON_SUCCESS)) ||
@@ -109,6 +121,9 @@ IRP* AllocateIrp(World& world, CCHAR stack_size, IrpOrigin origin) {
 }
 
 void ResetIrp(IRP* irp, NTSTATUS status) {
+  // IoInitializeIrp wipes the IRP: an I/O manager buffer or MDL still on it
+  // would be lost (a leak on Windows); the simulation frees them instead.
+  FreeIrpBuffers(irp);
   const UCHAR allocation_flags = irp->AllocationFlags;
   const CHAR stack_count = irp->StackCount;
   const USHORT size = irp->Size;
@@ -122,22 +137,6 @@ void ResetIrp(IRP* irp, NTSTATUS status) {
   irp->AllocationFlags = allocation_flags;
   irp->IoStatus.Status = status;
 }
-
-namespace {
-
-// The I/O manager's buffer and the MDLs, not the IRP itself.
-void FreeIrpBuffers(IRP* irp) {
-  if ((irp->Flags & IRP_DEALLOCATE_BUFFER) && irp->AssociatedIrp.SystemBuffer != nullptr) {
-    std::free(irp->AssociatedIrp.SystemBuffer);
-  }
-  for (PMDL mdl = irp->MdlAddress; mdl != nullptr;) {
-    PMDL next = mdl->Next;
-    std::free(mdl);
-    mdl = next;
-  }
-}
-
-}  // namespace
 
 void FreeIrpMemory(IRP* irp) {
   FreeIrpBuffers(irp);

@@ -308,6 +308,14 @@ void IoTarget::OnTimerDpc(Request& request) {
   request.timer_dpc_queued_ = false;
   request.timer_work_ = 0;
   request.target_flags_ &= ~kTimerSet;
+  // The driver completed the request while it was sent (CompleteWhileSent):
+  // there is no IRP of the request's left to cancel or complete. If the
+  // lower driver's completion already came, this DPC was to finish: the
+  // target lets the request go; else OnIrpCompleted will.
+  if (request.irp_ == nullptr) {
+    if (request.target_flags_ & kCompleted) Disown(request);
+    return;
+  }
   bool complete;
   if (request.target_flags_ & kCompleted) {
     complete = CanComplete(request);
@@ -346,6 +354,7 @@ void IoTarget::MorphTimeout(Request& request) {
 
 BOOLEAN IoTarget::Cancel(Request& request, Ddi ddi) {
   request.canceled_ = true;
+  if (request.irp_ == nullptr) return FALSE;  // completed by the driver while sent: nothing to cancel
   if (!IncrementGreaterThanZero(request)) return FALSE;
   const BOOLEAN result = CancelIrp(world(), request.irp_, ddi);
   if (CanComplete(request)) {
@@ -360,15 +369,8 @@ void IoTarget::OnIrpCompleted(Request& request, IRP* irp) {
   w.Log(EventKind::kTargetCompleted, Ddi::kTargetCompletion, request.serial(), irp->IoStatus.Status);
   if (request.irp_ == nullptr) {
     // The driver completed the request while it was sent (CompleteWhileSent,
-    // reported then): the IRP is no longer the request's. The target only
-    // drops its bookkeeping and its reference; there is nothing to complete.
-    Unlink(request);
-    if (request.timer_work_ != 0) w.Cancel(request.timer_work_);
-    request.timer_work_ = 0;
-    request.target_flags_ = 0;
-    request.sent_to_target_ = false;
-    request.completion_refs_ = 0;
-    request.Release(Ddi::kTargetCompletion);
+    // reported then): the IRP is no longer the request's.
+    Disown(request);
     return;
   }
   request.target_flags_ |= kCompleted;
@@ -377,6 +379,17 @@ void IoTarget::OnIrpCompleted(Request& request, IRP* irp) {
     MorphTimeout(request);
     CompleteRequest(request);
   }
+}
+
+void IoTarget::Disown(Request& request) {
+  Unlink(request);
+  if (request.timer_work_ != 0) world().Cancel(request.timer_work_);
+  request.timer_work_ = 0;
+  request.timer_dpc_queued_ = false;
+  request.target_flags_ = 0;
+  request.sent_to_target_ = false;
+  request.completion_refs_ = 0;
+  request.Release(Ddi::kTargetCompletion);
 }
 
 void IoTarget::Unlink(Request& request) {

@@ -97,6 +97,10 @@ class IoTarget final : public Object {
   void CancelSent(Ddi ddi);
   void WaitForSentIo(Ddi ddi);
   void Unlink(Request& request);
+  // A request the driver completed while it was sent (CompleteWhileSent):
+  // the target drops its bookkeeping and its reference, with nothing to
+  // complete.
+  void Disown(Request& request);
 
   PDEVICE_OBJECT device_;
   CCHAR stack_size_;

@@ -179,6 +179,14 @@ void Request::Dispose() {
 }
 
 void Request::FinalRelease(Ddi ddi) {
+  if (completion_hold_) {
+    // The completion holds a reference to its end: the driver released one
+    // it never took, and the framework would go on with a freed request.
+    world().Report(RuleId::kObjectOverDereference, ddi,
+                   "the last reference went while the framework was still completing the request (the driver "
+                   "released a reference it never took)",
+                   {this}, reinterpret_cast<uint64_t>(handle()), serial());
+  }
   if (completion_refs_ > 0) {
     // The target holds a reference while the request is sent: the driver
     // released one it never took, and the request would be freed in flight.
@@ -328,7 +336,10 @@ void Request::CompleteInternal(NTSTATUS status, CCHAR boost, Ddi ddi) {
     // completion routine, which drops the target's reference, maybe the last
     // one (the driver deleted the request). This call holds it till the end.
     const bool sent = completion_refs_ > 0;
-    if (sent) AddRef();
+    if (sent) {
+      AddRef();
+      completion_hold_ = true;
+    }
     CompleteIrp(w, irp, boost, ddi);
     // PostProcessCompletion: the request leaves the driver and its queue,
     // then is deleted.
@@ -336,7 +347,10 @@ void Request::CompleteInternal(NTSTATUS status, CCHAR boost, Ddi ddi) {
     Queue* queue = queue_;
     ReleaseCreationReference(ddi);
     if (queue != nullptr) queue->RequestCompleted(this);
-    if (sent) Release(ddi);
+    if (sent) {
+      completion_hold_ = false;
+      Release(ddi);
+    }
     return;
   }
   // PreProcessCompletionForDriverRequest: the creation reference goes, while

@@ -193,6 +193,7 @@ class Request final : public Object {
   bool can_complete_ = false;
   bool driver_owned_ = false;
   bool sent_to_target_ = false;
+  bool completion_hold_ = false;  // CompleteInternal holds a reference across the walk
   bool cancelable_ = false;
   FormatContext context_;
   // FxRequestBase's send state.

@@ -281,6 +281,23 @@ TEST(FormerDisagreements, C1InformationBeyondTheBufferWithAWarning) {
   }
 }
 
+// The driver deletes a presented request (ReqDelete: the framework deletes it
+// anyway) holding a reference of its own, then completes it: completion's
+// DeleteEarlyDisposedObject drops the second delete, so the driver's reference
+// keeps the request alive past unload (found by RapidCheck in CI when the
+// core had this and the model still released twice).
+TEST(FormerDisagreements, CompletionAfterTheDriversDeleteDropsTheSecondDelete) {
+  Program program;
+  program.ops = {MakeOp(OpCode::kPresent, {{"dst", 0}, {"major", 0}, {"length", 8}, {"stack_size", 1}}),
+                 MakeOp(OpCode::kObjectReference, {{"obj", 0}}), MakeOp(OpCode::kObjectDelete, {{"obj", 0}}),
+                 MakeOp(OpCode::kRequestComplete, {{"req", 0}, {"status", 0}})};
+  const RunOutcome documented = model::Predict(program);
+  EXPECT_EQ(documented.ops[2].rules, std::vector<std::string>{"ReqDelete"});
+  EXPECT_TRUE(documented.ops[3].rules.empty());
+  EXPECT_EQ(documented.teardown.rules, std::vector<std::string>{"ReferenceLeak"});
+  ExpectCoreFollowsDocs(program);
+}
+
 // ---------------------------------------------------------------------------
 // Stateful: commands append ops to a program; the SUT replays the program
 // through the core at each step and compares with the model.

@@ -576,7 +576,10 @@ class Model {
     if ((final_status >> 30) != 3 && r.irp_info > originator_buffer) hazards_ |= kHazardInformationBeyondBuffer;
     r.has_irp = false;
     r.driver_owned = false;
-    // PostProcessCompletion: DeleteEarlyDisposedObject.
+    // PostProcessCompletion: DeleteEarlyDisposedObject, which goes through
+    // DeleteObject and so drops a second delete: a request the driver already
+    // deleted (ReqDelete) keeps only the references others hold.
+    if (r.delete_called) return;
     r.delete_called = true;
     Release(ri);
   }
@@ -1128,6 +1131,7 @@ class Model {
     r.driver_owned = false;
     r.completed = true;
     r.completed_by_driver = true;
+    const bool deleted_by_driver = r.delete_called;
     r.delete_called = true;
     if (t.answer == kInline) {
       OriginatorCompletion(presented, t.answer_status, information);
@@ -1137,7 +1141,8 @@ class Model {
     } else {
       unmodelled_ |= kUnmodelledUndefined;  // never completes
     }
-    Release(ri);  // PostProcessCompletion deletes the request
+    // PostProcessCompletion deletes the request; a second delete is dropped.
+    if (!deleted_by_driver) Release(ri);
     return 1;
   }
   // The lower device completes a forwarded IRP straight to its originator.

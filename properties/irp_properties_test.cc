@@ -514,5 +514,25 @@ TEST(IrpCases, C28NoStackLocationLeft) {
   EXPECT_EQ(o.ops[3].rules, (std::vector<std::string>{"NoMoreIrpStackLocations"}));
 }
 
+// Another driver completes an IRP the lower device still holds, and its
+// routine stops the walk (STATUS_MORE_PROCESSING_REQUIRED). The lower device
+// cannot tell: its own IoCompleteRequest later finds the IRP back at its
+// creator and the I/O manager's final step runs (IOSB written, event set),
+// no bug check. The model once called this IrpInUse (RapidCheck, 1 in ~10^4).
+TEST(IrpCases, LowerDeviceCompletesAnIrpAnotherDriverStoppedAtItsCreator) {
+  const RunOutcome o = Case(
+      "wdm_lower_device dst=d1 answer=pend status=STATUS_SUCCESS information=4 delay_ms=10 on_cancel=ignore "
+      "stack_size=1\n"
+      "irp_build_sync dst=i1 major=read device=d1 length=16\n"
+      "irp_set_completion irp=i1 routine=signal_more success=1 error=1 cancel=1\n"
+      "io_call_driver irp=i1 device=d1\n"
+      "io_complete irp=i1 status=STATUS_DEVICE_DATA_ERROR information=0\n"
+      "advance_time ticks=200000\n"
+      "irp_read_iosb irp=i1\n");
+  EXPECT_EQ(o.ops[4].callbacks.size(), 1u);  // the routine ran for the other driver's completion
+  EXPECT_FALSE(o.ops[5].bugcheck);
+  EXPECT_TRUE(o.ops[5].rules.empty());
+}
+
 }  // namespace
 }  // namespace wdfsim::properties

@@ -219,14 +219,14 @@ IoTarget::Submit IoTarget::SubmitLocked(Request& request, const WDF_REQUEST_SEND
     return fail(STATUS_INVALID_DEVICE_STATE);
   }
   request.target_ = this;
-  request.AddRef();  // the target's reference, released at the end of CompleteRequest
+  request.Hold();  // the target's reference, given back at the end of CompleteRequest
   request.completion_refs_ = 1;
   // Cancelled before it was sent (SEMANTICS-WDF 1.4 step 7), or, for a
   // stopped target, an IRP already cancelled (a thread exit): the pended
   // queue's insert refuses it and the submit fails.
   if (request.canceled_ || (result == Submit::kQueued && irp->Cancel)) {
     CanComplete(request);
-    request.Release(ddi);
+    request.Unhold(ddi);
     return fail(STATUS_CANCELLED);
   }
   if (flags & WDF_REQUEST_SEND_OPTION_IGNORE_TARGET_STATE) request.target_flags_ |= kIgnoreState;
@@ -389,7 +389,7 @@ void IoTarget::Disown(Request& request) {
   request.target_flags_ = 0;
   request.sent_to_target_ = false;
   request.completion_refs_ = 0;
-  request.Release(Ddi::kTargetCompletion);
+  request.Unhold(Ddi::kTargetCompletion);
 }
 
 void IoTarget::Unlink(Request& request) {
@@ -451,7 +451,7 @@ void IoTarget::CompleteRequest(Request& request) {
     w.Log(EventKind::kCompletionRoutine, Ddi::kTargetCompletion, request.serial(), irp->IoStatus.Status);
     routine(request_handle, target_handle, params, context);
   }
-  request.Release(Ddi::kTargetCompletion);  // the target's reference: may free the request
+  request.Unhold(Ddi::kTargetCompletion);  // the target's reference: may free the request
 }
 
 bool IoTarget::SendAsync(Request& request, const WDF_REQUEST_SEND_OPTIONS* options, Ddi ddi) {
@@ -480,12 +480,12 @@ NTSTATUS IoTarget::SendSync(Request& request, const WDF_REQUEST_SEND_OPTIONS* op
   request.sync_ = &sync;
   const ULONG flags = options != nullptr ? options->Flags & ~WDF_REQUEST_SEND_OPTION_TIMEOUT : 0;
   const Submit result = SubmitLocked(request, options, flags, ddi);
-  request.AddRef();  // alive across a Cancel
+  request.Hold();  // alive across a Cancel
   if (result == Submit::kFailed) {
     if (sync.call_driver_routine) request.SetCompletionRoutine(sync.routine, sync.context);
     request.sync_ = nullptr;
     const NTSTATUS status = request.irp_ != nullptr ? request.irp_->IoStatus.Status : STATUS_INVALID_DEVICE_STATE;
-    request.Release(ddi);
+    request.Unhold(ddi);
     return status;
   }
   *sent = true;
@@ -504,7 +504,7 @@ NTSTATUS IoTarget::SendSync(Request& request, const WDF_REQUEST_SEND_OPTIONS* op
   }
   request.sync_ = nullptr;
   const NTSTATUS status = sync.status;
-  request.Release(ddi);
+  request.Unhold(ddi);
   return status;
 }
 
@@ -527,9 +527,9 @@ void IoTarget::CancelSent(Ddi ddi) {
     if ((request->target_flags_ & kIgnoreState) && state_ != WdfIoTargetClosed && state_ != WdfIoTargetDeleted) {
       continue;
     }
-    request->AddRef();
+    request->Hold();
     Cancel(*request, ddi);
-    request->Release(ddi);
+    request->Unhold(ddi);
   }
 }
 

@@ -179,20 +179,13 @@ void Request::Dispose() {
 }
 
 void Request::FinalRelease(Ddi ddi) {
-  if (completion_hold_) {
-    // The completion holds a reference to its end: the driver released one
-    // it never took, and the framework would go on with a freed request.
+  if (framework_holds_ > 0) {
+    // The framework would go on with a freed request.
     world().Report(RuleId::kObjectOverDereference, ddi,
-                   "the last reference went while the framework was still completing the request (the driver "
-                   "released a reference it never took)",
-                   {this}, reinterpret_cast<uint64_t>(handle()), serial());
-  }
-  if (completion_refs_ > 0) {
-    // The target holds a reference while the request is sent: the driver
-    // released one it never took, and the request would be freed in flight.
-    world().Report(RuleId::kObjectOverDereference, ddi,
-                   "the last reference went while the request is still pending on an I/O target (the driver "
-                   "released the target's reference)",
+                   completion_refs_ > 0 ? "the last reference went while the request is still pending on an I/O "
+                                          "target (the driver released the target's reference)"
+                                        : "the last reference went while the framework still held one of its own "
+                                          "(the driver released a reference it never took)",
                    {this}, reinterpret_cast<uint64_t>(handle()), serial());
   }
   if (irp_references_ > 0) {
@@ -336,10 +329,7 @@ void Request::CompleteInternal(NTSTATUS status, CCHAR boost, Ddi ddi) {
     // completion routine, which drops the target's reference, maybe the last
     // one (the driver deleted the request). This call holds it till the end.
     const bool sent = completion_refs_ > 0;
-    if (sent) {
-      AddRef();
-      completion_hold_ = true;
-    }
+    if (sent) Hold();
     CompleteIrp(w, irp, boost, ddi);
     // PostProcessCompletion: the request leaves the driver and its queue,
     // then is deleted.
@@ -347,10 +337,7 @@ void Request::CompleteInternal(NTSTATUS status, CCHAR boost, Ddi ddi) {
     Queue* queue = queue_;
     ReleaseCreationReference(ddi);
     if (queue != nullptr) queue->RequestCompleted(this);
-    if (sent) {
-      completion_hold_ = false;
-      Release(ddi);
-    }
+    if (sent) Unhold(ddi);
     return;
   }
   // PreProcessCompletionForDriverRequest: the creation reference goes, while

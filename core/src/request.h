@@ -107,6 +107,18 @@ class Request final : public Object {
   IoTarget* target() const { return target_; }
   bool canceled() const { return canceled_; }
   int32_t completion_references() const { return completion_refs_; }
+  // A reference the framework takes and gives back itself: the target's while
+  // the request is sent, a completion's across its walk, a synchronous send's,
+  // a cancel's. The last reference going while one is held is an
+  // over-release by the driver (FinalRelease reports it).
+  void Hold() {
+    AddRef();
+    ++framework_holds_;
+  }
+  void Unhold(Ddi ddi) {
+    --framework_holds_;
+    Release(ddi);
+  }
   // WdfRequestCancelSentRequest on a request never sent: the cancel sticks.
   void MarkCanceled() { canceled_ = true; }
   // WdfRequestFormatRequestUsingCurrentType: formatted without a context.
@@ -193,12 +205,12 @@ class Request final : public Object {
   bool can_complete_ = false;
   bool driver_owned_ = false;
   bool sent_to_target_ = false;
-  bool completion_hold_ = false;  // CompleteInternal holds a reference across the walk
   bool cancelable_ = false;
   FormatContext context_;
   // FxRequestBase's send state.
   IoTarget* target_ = nullptr;
   int32_t completion_refs_ = 0;  // m_IrpCompletionReferenceCount
+  int32_t framework_holds_ = 0;  // references taken by Hold and not yet given back
   uint32_t target_flags_ = 0;    // FX_REQUEST_COMPLETED, TIMER_SET, CANCELLED_FROM_TIMER, IGNORE_STATE
   bool formatted_ = false;       // FXREQUEST_FLAG_FORMATTED
   bool next_stack_formatted_ = false;

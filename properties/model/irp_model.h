@@ -154,7 +154,7 @@ class IrpModel {
   void DeliverApcs();
   void FreeIrp(int32_t irp);
   void Freed(int32_t irp);
-  // A freed IRP whose memory a later IRP may have taken: outside the domain.
+  // The lower device's completion or cancel of an IRP already freed: IrpInUse.
   void LowerStillOwns(int32_t irp);
   void LowerComplete(int32_t irp, uint32_t status, uint64_t information);
   void RunWork(size_t index);

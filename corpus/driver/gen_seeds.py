@@ -18,7 +18,8 @@ import tempfile
 BUGS = ["no_drain", "double_complete", "early_complete", "retry_unformatted", "mark_after_send"]
 
 # op & 7: 0 read, 1 write, 2 ioctl (method in bits 3-4), 3 buffered ioctl,
-# 4 cancel, 5 AdvanceTime, 6 PassTime, 7 application thread exits.
+# 4 cancel, 5 AdvanceTime, 6 PassTime, 7 application thread exits (with op
+# bit 3: a power transition).
 READ, WRITE, IOCTL, BIOCTL, CANCEL, ADVANCE, PASS, EXIT = range(8)
 # byte 0 bit 5: the originator may cancel a request at any scheduling point.
 ANYWHERE = 0x20
@@ -37,6 +38,8 @@ SCENARIOS = {
     # tails for those.
     "cancel_anywhere_ioctl": (ANYWHERE, [(BIOCTL, 0x44), (IOCTL | 2 << 3, 0x24), (ADVANCE, 5), (BIOCTL, 0x05), (ADVANCE, 7)]),
     "cancel_anywhere_rw": (ANYWHERE | 0x04, [(READ, 16), (WRITE, 16), (READ, 8), (ADVANCE, 6), (ADVANCE, 7)]),
+    # EXIT with op bit 3: a power transition (out of D0, then back).
+    "power_cycle": (0x00, [(READ, 8), (EXIT | 1 << 3, 0), (WRITE, 8), (ADVANCE, 5), (EXIT | 1 << 3, 0), (ADVANCE, 7)]),
 }
 
 

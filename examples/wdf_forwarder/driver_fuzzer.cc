@@ -2,7 +2,8 @@
 // <wdf.h>) loaded into a simulated machine: DriverEntry, one device over a
 // scripted lower device whose answers come from the fuzz input, then a
 // decoded sequence of reads, writes, ioctls, originator cancels, clock
-// advances and the application thread's exit, then the driver's unload.
+// advances, power transitions (the device leaving and re-entering D0) and the
+// application thread's exit, then the driver's unload.
 // Originator cancels come as explicit events between steps and, when the
 // header says so, at any scheduling point inside the driver's work
 // (SimulationOptions::originator_cancels, drawn from the choices).
@@ -69,10 +70,18 @@ Environment DecodeEnvironment(uint8_t byte) {
 //   4 the originator cancels request arg % (requests sent so far)
 //   5 AdvanceTime(kTicks[arg % 8])
 //   6 PassTime(kTicks[arg % 8])
-//   7 the application thread exits (no requests after it)
+//   7 the application thread exits (no requests after it); with op bit 3
+//     set instead, a power transition: the device leaves D0 if it is in
+//     it (Simulation::PowerDown: power-managed queues stop, EvtIoStop), else
+//     re-enters it (PowerUp)
 // For requests, bit 3 of op (read, write) is a kernel-mode requestor and
 // bits 5-6 the file object (0 none).
-void Step(wdfsim::Simulation& sim, WDFDEVICE device, uint8_t op, uint8_t arg, bool& app_exited) {
+struct EnvironmentState {
+  bool app_exited = false;
+  bool in_d0 = true;
+};
+
+void Step(wdfsim::Simulation& sim, WDFDEVICE device, uint8_t op, uint8_t arg, EnvironmentState& state) {
   // The I/O manager sizes the IRP to the device stack and takes the I/O type
   // from the device (a filter inherits the lower device's).
   wdfsim::IoRequestSpec spec;
@@ -101,11 +110,20 @@ void Step(wdfsim::Simulation& sim, WDFDEVICE device, uint8_t op, uint8_t arg, bo
     case 5: sim.AdvanceTime(kTicks[arg % 8]); return;
     case 6: sim.PassTime(kTicks[arg % 8]); return;
     case 7:
-      if (!app_exited) sim.ExitThread(sim.application_thread());
-      app_exited = true;
+      if ((op >> 3) & 1) {
+        if (state.in_d0) {
+          sim.PowerDown(device);
+        } else {
+          sim.PowerUp(device);
+        }
+        state.in_d0 = !state.in_d0;
+        return;
+      }
+      if (!state.app_exited) sim.ExitThread(sim.application_thread());
+      state.app_exited = true;
       return;
   }
-  if (!app_exited) sim.SendRequest(device, spec);
+  if (!state.app_exited) sim.SendRequest(device, spec);
 }
 
 }  // namespace
@@ -132,10 +150,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     if (NT_SUCCESS(sim.LoadDriver(DriverEntry))) {
       if (WDFDEVICE device = sim.AddDevice(lower); device != nullptr) {
-        bool app_exited = false;
+        EnvironmentState state;
         for (int i = 0; i < events; ++i) {
-          Step(sim, device, byte(kHeader + 2 * i), byte(kHeader + 2 * i + 1), app_exited);
+          Step(sim, device, byte(kHeader + 2 * i), byte(kHeader + 2 * i + 1), state);
         }
+        // Back in D0 before the removal, so that unload judges the driver,
+        // not requests a power-managed queue still holds for D0.
+        if (!state.in_d0) sim.PowerUp(device);
       }
     }
     sim.AdvanceTime(10LL * 1000 * 10000);
@@ -153,10 +174,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < sim.io_outcomes().size(); ++i) {
     const wdfsim::IoOutcome& outcome = sim.io_outcomes()[i];
     if (outcome.completions > 1 || (outcome.completions == 0 && !hung && !bugchecked && sim.unloaded())) {
-      wdfsim::fuzz::ReportFinding("CompletedOnce",
-                                  "request " + std::to_string(i) + " finished " + std::to_string(outcome.completions) +
-                                      " times",
-                                  &sim);
+      wdfsim::fuzz::ReportFinding(
+          "CompletedOnce",
+          "request " + std::to_string(i) + " finished " + std::to_string(outcome.completions) + " times", &sim);
     }
   }
   return 0;

@@ -13,7 +13,8 @@
 //       if any check fails. Fuzzer bytes decode in their target's language:
 //       --target=NAME (e.g. request_lifecycle), else inferred from a
 //       corpus/<area>/ path.
-//   wdfsim show FILE       Prints a program in the text form.
+//   wdfsim show [--target=NAME] FILE
+//       Prints a program in the text form (fuzzer bytes decode as for replay).
 //   wdfsim encode IN OUT   Writes the fuzzer bytes of a text program.
 //   wdfsim explore [--strategy=exhaustive|pct] SCENARIO
 //       Runs the program SCENARIO under every schedule (depth-first, bounded
@@ -284,15 +285,16 @@ int Replay(const std::vector<std::string>& args) {
   return exit_code;
 }
 
-// Reads one program file (text or bytes); a one-line error if it cannot.
-bool LoadProgram(const std::string& path, Program* program) {
+// Reads one program file (text or bytes, the latter in `target`'s language);
+// a one-line error if it cannot.
+bool LoadProgram(const std::string& path, Program* program, const std::string& target = "") {
   std::vector<Input> inputs;
   std::string error;
   if (!CollectInputs(path, &inputs, &error) || inputs.size() != 1) {
     std::fprintf(stderr, "wdfsim: %s\n", error.empty() ? (path + ": not a file").c_str() : error.c_str());
     return false;
   }
-  if (!ParseInput(inputs[0], program, &error)) {
+  if (!ParseInput(inputs[0], program, &error, target)) {
     std::fprintf(stderr, "wdfsim: %s\n", error.c_str());
     return false;
   }
@@ -300,12 +302,24 @@ bool LoadProgram(const std::string& path, Program* program) {
 }
 
 int Show(const std::vector<std::string>& args) {
-  if (args.size() != 1) {
-    std::fprintf(stderr, "usage: wdfsim show FILE\n");
+  std::string target;
+  std::vector<std::string> files;
+  for (const std::string& arg : args) {
+    if (arg.rfind("--target=", 0) == 0) {
+      target = arg.substr(9);
+    } else if (!arg.empty() && arg[0] == '-') {
+      std::fprintf(stderr, "wdfsim show: unknown flag %s\n", arg.c_str());
+      return kExitBadInput;
+    } else {
+      files.push_back(arg);
+    }
+  }
+  if (files.size() != 1) {
+    std::fprintf(stderr, "usage: wdfsim show [--target=NAME] FILE\n");
     return kExitBadInput;
   }
   Program program;
-  if (!LoadProgram(args[0], &program)) return kExitBadInput;
+  if (!LoadProgram(files[0], &program, target)) return kExitBadInput;
   std::printf("%s", wdfsim::program::ToText(program).c_str());
   return 0;
 }
@@ -423,7 +437,7 @@ int Rules() {
 void Usage() {
   std::fprintf(stderr,
                "usage: wdfsim replay [--trace] [--check] [--target=NAME] FILE|DIR...\n"
-               "       wdfsim show FILE\n"
+               "       wdfsim show [--target=NAME] FILE\n"
                "       wdfsim encode IN OUT\n"
                "       wdfsim explore [--strategy=exhaustive|pct] [--max-schedules=N] [--depth=N]\n"
                "                      [--runs=N] [--deviations=N] [--seed=N] [--out=FILE] SCENARIO\n"

@@ -75,6 +75,11 @@ WDFIOTARGET Simulation::CreateIoTarget(PDEVICE_OBJECT device) {
 PETHREAD Simulation::driver_thread() const { return world_->main_thread(); }
 PETHREAD Simulation::application_thread() const { return world_->application_thread(); }
 
+bool Simulation::thread_exited(PETHREAD thread) const {
+  const core::SimThread* t = world_->FindThread(thread);
+  return t != nullptr && t->exiting();
+}
+
 void Simulation::ExitThread(PETHREAD thread) {
   if (core::SimThread* t = world_->FindThread(thread)) core::ExitThread(*world_, *t);
 }

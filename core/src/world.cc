@@ -295,6 +295,7 @@ void World::SchedulingPoint() {
   // it would spin until it is released, so it can only run after.
   if (work_depth_ > 0 || cancel_lock_held_) return;
   MaybeOriginatorCancel();
+  MaybeThreadExit();
   while (HasReadyWork() && Choose(2, ChoiceKind::kRunReadyWork) == 1) RunOneReady();
 }
 
@@ -312,6 +313,16 @@ void World::MaybeOriginatorCancel() {
   const size_t victim = outstanding[Choose(static_cast<uint32_t>(outstanding.size()), ChoiceKind::kCancel)];
   in_originator_cancel_ = true;
   (void)CancelRequest(*this, victim);
+  in_originator_cancel_ = false;
+}
+
+void World::MaybeThreadExit() {
+  if (!options_.thread_exits || in_originator_cancel_ || verifier_.bugchecked()) return;
+  SimThread& thread = *application_thread();
+  LIST_ENTRY& irps = thread.irp_list();
+  if (thread.exiting() || irps.Flink == &irps || Choose(2, ChoiceKind::kThreadExit) == 0) return;
+  in_originator_cancel_ = true;  // the cancels it makes run no originator cancel of their own
+  ExitThread(*this, thread);
   in_originator_cancel_ = false;
 }
 

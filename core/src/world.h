@@ -192,6 +192,7 @@ class World {
   };
   void RunWork(size_t index);
   void MaybeOriginatorCancel();
+  void MaybeThreadExit();
   bool Ready(const Work& work) const;
   std::vector<size_t> ReadyIndices() const;
   void ThrowIfCrashed(Ddi ddi);

@@ -366,4 +366,27 @@ TEST_F(QueueTest, OriginatorCancelsAtAChoicePointInsideTheDriversWork) {
   EXPECT_TRUE(sim_->verdict().clean()) << Reports();
 }
 
+TEST_F(QueueTest, ApplicationThreadExitsAtAChoicePointInsideTheDriversWork) {
+  g_driver = &driver_;
+  // Scripted: at the first scheduling point while the application thread has
+  // an IRP on its list, it exits (1): IoCancelThreadIo cancels that IRP.
+  wdfsim::ScriptedChoiceSource choices({1});
+  wdfsim::SimulationOptions options;
+  options.thread_exits = true;
+  sim_ = std::make_unique<wdfsim::Simulation>(choices, options);
+  wdfsim::LowerDeviceOptions lower;
+  lower.answers_from_choices = false;
+  lower_ = &sim_->AddLowerDevice(lower);
+  ASSERT_EQ(sim_->LoadDriver(DriverEntry), STATUS_SUCCESS);
+  ASSERT_NE(sim_->AddDevice(*lower_), nullptr);
+  const size_t r = Arrive();
+  EXPECT_FALSE(sim_->thread_exited(sim_->application_thread()));
+  WDFREQUEST none = nullptr;
+  EXPECT_EQ(WdfIoQueueRetrieveNextRequest(driver_.queue, &none), STATUS_NO_MORE_ENTRIES);
+  EXPECT_TRUE(sim_->thread_exited(sim_->application_thread())) << "exited at the retrieve's entry";
+  EXPECT_EQ(Outcome(r).status, STATUS_CANCELLED) << "IoCancelThreadIo cancelled it on the queue";
+  sim_->AdvanceTime(200 * 10000);  // the exit's 100 ms check finds the list empty
+  EXPECT_TRUE(sim_->verdict().clean()) << Reports();
+}
+
 }  // namespace

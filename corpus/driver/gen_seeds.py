@@ -23,6 +23,7 @@ BUGS = ["no_drain", "double_complete", "early_complete", "retry_unformatted", "m
 READ, WRITE, IOCTL, BIOCTL, CANCEL, ADVANCE, PASS, EXIT = range(8)
 # byte 0 bit 5: the originator may cancel a request at any scheduling point.
 ANYWHERE = 0x20
+EXIT_ANYWHERE = 0x40
 SCENARIOS = {
     "read_write": (0x00, [(READ, 16), (WRITE, 32), (ADVANCE, 3), (READ, 0), (ADVANCE, 7)]),
     "ioctl_buffered": (0x04, [(BIOCTL, 0x05), (BIOCTL, 0x0C), (ADVANCE, 5), (BIOCTL, 0x00), (ADVANCE, 7)]),
@@ -40,6 +41,8 @@ SCENARIOS = {
     "cancel_anywhere_rw": (ANYWHERE | 0x04, [(READ, 16), (WRITE, 16), (READ, 8), (ADVANCE, 6), (ADVANCE, 7)]),
     # EXIT with op bit 3: a power transition (out of D0, then back).
     "power_cycle": (0x00, [(READ, 8), (EXIT | 1 << 3, 0), (WRITE, 8), (ADVANCE, 5), (EXIT | 1 << 3, 0), (ADVANCE, 7)]),
+    # Byte 0 bit 6: the application thread may exit at any scheduling point.
+    "exit_anywhere": (EXIT_ANYWHERE, [(READ, 8), (BIOCTL, 0x44), (WRITE, 8), (ADVANCE, 5), (ADVANCE, 7)]),
 }
 
 
@@ -63,10 +66,11 @@ def main():
         header = bytes([env, len(events) - 1]) + bytes(b for e in events for b in e)
         for attempt in range(500):
             tail = [rng.getrandbits(8) for _ in range(rng.randint(24, 96))]
-            if env & ANYWHERE:
+            if env & (ANYWHERE | EXIT_ANYWHERE):
                 # A scheduling point with requests outstanding draws "cancel
-                # one?" from the tail; mostly even bytes leave some requests
-                # long enough to be cancelled inside the driver's work.
+                # one?" (or "exit?") from the tail; mostly even bytes leave
+                # some requests long enough to be cancelled inside the
+                # driver's work.
                 tail = [b & 0xFE if rng.random() < 0.875 else b for b in tail]
             seed = header + bytes(tail)
             if clean(exe(""), seed) and all(clean(exe("_" + bug), seed) for bug in BUGS):

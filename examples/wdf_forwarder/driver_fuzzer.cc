@@ -6,14 +6,17 @@
 // application thread's exit, then the driver's unload.
 // Originator cancels come as explicit events between steps and, when the
 // header says so, at any scheduling point inside the driver's work
-// (SimulationOptions::originator_cancels, drawn from the choices).
+// (SimulationOptions::originator_cancels, drawn from the choices); the
+// application thread's exit likewise (an event, or SimulationOptions::
+// thread_exits).
 // Built once per planted bug (forwarder.h); the plain build must never report.
 //
 // Input layout (corpus/driver/README.md):
 //   byte 0: bits 0-1 the lower device's I/O (0 buffered, 1 direct, 2 neither,
 //           3 buffered); bits 2-3 lower stack size 1 + v % 3; bit 4 inject
 //           allocation failures; bit 5 originator cancels at any scheduling
-//           point; bits 6-7 unused
+//           point; bit 6 the application thread may exit at any scheduling
+//           point while it has IRPs outstanding; bit 7 unused
 //   byte 1: number of events 1 + v % 16
 //   then:   two bytes per event (op, argument); see Step()
 //   rest:   the ByteChoiceSource (lower answers, delays, scheduling, ...)
@@ -47,6 +50,7 @@ struct Environment {
   CCHAR lower_stack = 1;
   bool inject = false;
   bool originator_cancels = false;
+  bool thread_exits = false;
 };
 
 Environment DecodeEnvironment(uint8_t byte) {
@@ -59,6 +63,7 @@ Environment DecodeEnvironment(uint8_t byte) {
   env.lower_stack = static_cast<CCHAR>(1 + ((byte >> 2) & 3) % 3);
   env.inject = (byte >> 4) & 1;
   env.originator_cancels = (byte >> 5) & 1;
+  env.thread_exits = (byte >> 6) & 1;
   return env;
 }
 
@@ -77,7 +82,6 @@ Environment DecodeEnvironment(uint8_t byte) {
 // For requests, bit 3 of op (read, write) is a kernel-mode requestor and
 // bits 5-6 the file object (0 none).
 struct EnvironmentState {
-  bool app_exited = false;
   bool in_d0 = true;
 };
 
@@ -119,11 +123,11 @@ void Step(wdfsim::Simulation& sim, WDFDEVICE device, uint8_t op, uint8_t arg, En
         state.in_d0 = !state.in_d0;
         return;
       }
-      if (!state.app_exited) sim.ExitThread(sim.application_thread());
-      state.app_exited = true;
+      sim.ExitThread(sim.application_thread());  // once: a second exit does nothing
       return;
   }
-  if (!state.app_exited) sim.SendRequest(device, spec);
+  // The application thread may also have exited at a scheduling point.
+  if (!sim.thread_exited(sim.application_thread())) sim.SendRequest(device, spec);
 }
 
 }  // namespace
@@ -139,6 +143,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   wdfsim::SimulationOptions options;
   options.inject_allocation_failures = env.inject;
   options.originator_cancels = env.originator_cancels;
+  options.thread_exits = env.thread_exits;
   wdfsim::Simulation sim(choices, options);
   wdfsim::LowerDeviceOptions lower_options;
   lower_options.stack_size = env.lower_stack;

@@ -38,6 +38,11 @@ struct SimulationOptions {
   // choices may have an originator cancel one of its outstanding requests:
   // IoCancelIrp from another processor, at any point of the driver's work.
   bool originator_cancels = false;
+  // At every scheduling point at which the application thread has IRPs on its
+  // list, the choices may have it exit (once): IoCancelThreadIo at any point
+  // of the driver's work (SEMANTICS-WDM A.1.6, case 25). No request is sent
+  // from it afterwards (thread_exited).
+  bool thread_exits = false;
 };
 
 // How the I/O manager's device hands buffers to the driver for reads and writes.
@@ -185,6 +190,8 @@ class Simulation {
   // The thread exits: the I/O manager cancels its IRPs and waits for them
   // (IoCancelThreadIo, SEMANTICS-WDM A.1.6), on the virtual clock.
   void ExitThread(PETHREAD thread);
+  // Whether the thread has exited (ExitThread, or thread_exits).
+  bool thread_exited(PETHREAD thread) const;
 
   // Driver unload: the I/O manager's pending work runs, the driver object is
   // deleted, and the teardown checks report what was left behind.

@@ -120,7 +120,14 @@ NTSTATUS ScriptedLowerDevice::Dispatch(IRP* irp) {
   if (answer.on_cancel != LowerAnswer::OnCancel::kIgnore) {
     IoSetCancelRoutine(irp, LowerCancel);
     // Cancelled before the routine was set: take it back and complete now.
-    if (irp->Cancel && IoSetCancelRoutine(irp, nullptr) != nullptr) {
+    // The check runs under the device's queue lock, which LowerCancel takes
+    // too: a cancel on another processor cannot complete (and the I/O
+    // manager free) the IRP between the set and the check, as it could in a
+    // driver without the lock.
+    world_.AcquireDriverLock();
+    const bool cancelled_before = irp->Cancel && IoSetCancelRoutine(irp, nullptr) != nullptr;
+    world_.ReleaseDriverLock();
+    if (cancelled_before) {
       irps_[record].cancelled = true;
       Complete(irp, STATUS_CANCELLED, 0, record);
       return STATUS_PENDING;

@@ -293,7 +293,7 @@ void World::SchedulingPoint() {
   // driver code; callbacks already running on behalf of work run to the end.
   // Nor while this processor holds the cancel spin lock: work that takes
   // it would spin until it is released, so it can only run after.
-  if (work_depth_ > 0 || cancel_lock_held_) return;
+  if (work_depth_ > 0 || cancel_lock_held_ || driver_locks_held_ > 0) return;
   MaybeOriginatorCancel();
   MaybeThreadExit();
   while (HasReadyWork() && Choose(2, ChoiceKind::kRunReadyWork) == 1) RunOneReady();

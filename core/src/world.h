@@ -165,6 +165,11 @@ class World {
     for (auto& [irp, record] : irps_) f(irp, record);
   }
   // The cancel spin lock (IoAcquireCancelSpinLock).
+  // A driver's own spin lock that the other side of a race takes too: while
+  // one is held, a scheduling point runs no other work (nothing on another
+  // processor gets past the lock).
+  void AcquireDriverLock() { ++driver_locks_held_; }
+  void ReleaseDriverLock() { --driver_locks_held_; }
   bool cancel_lock_held() const { return cancel_lock_held_; }
   void set_cancel_lock_held(bool held) { cancel_lock_held_ = held; }
   std::vector<IoOutcome>& io_outcomes() { return io_outcomes_; }
@@ -216,6 +221,7 @@ class World {
   KIRQL irql_ = PASSIVE_LEVEL;
   std::vector<std::unique_ptr<SimThread>> threads_;
   bool cancel_lock_held_ = false;
+  int driver_locks_held_ = 0;
   std::vector<std::unique_ptr<LowerDevice>> lower_devices_;
   SimThread* current_thread_ = nullptr;
   bool unloaded_ = false;

@@ -133,10 +133,13 @@ NTSTATUS ScriptedLowerDevice::Dispatch(IRP* irp) {
       return STATUS_PENDING;
     }
   }
-  if (answer.kind == LowerAnswer::Kind::kPend) {
-    FindPending(irp)->completion_work =
-        world_.Schedule(world_.now() + answer.delay, answer.completion_irql, "lower driver completion",
-                        [this, irp] { ScheduledCompletion(irp); });
+  // The work a scheduling point ran at IoSetCancelRoutine's entry may have
+  // completed this IRP already: sent to this device a second time, its first
+  // dispatch's completion is also this one's (Complete forgets both).
+  Pending* pending = FindPending(irp);
+  if (answer.kind == LowerAnswer::Kind::kPend && pending != nullptr) {
+    pending->completion_work = world_.Schedule(world_.now() + answer.delay, answer.completion_irql,
+                                               "lower driver completion", [this, irp] { ScheduledCompletion(irp); });
   }
   return STATUS_PENDING;
 }

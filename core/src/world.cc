@@ -300,7 +300,7 @@ void World::SchedulingPoint() {
 }
 
 void World::MaybeOriginatorCancel() {
-  if (!options_.originator_cancels || in_originator_cancel_ || verifier_.bugchecked()) return;
+  if (!options_.originator_cancels || in_environment_cancel_ || verifier_.bugchecked()) return;
   std::vector<size_t> outstanding;
   for (auto& [irp, record] : irps_) {
     if (!record.freed && record.origin == IrpOrigin::kIoManager && record.outcome >= 0 && !irp->Cancel &&
@@ -311,19 +311,19 @@ void World::MaybeOriginatorCancel() {
   if (outstanding.empty() || Choose(2, ChoiceKind::kCancel) == 0) return;
   std::sort(outstanding.begin(), outstanding.end());  // the map's order is not stable
   const size_t victim = outstanding[Choose(static_cast<uint32_t>(outstanding.size()), ChoiceKind::kCancel)];
-  in_originator_cancel_ = true;
+  in_environment_cancel_ = true;
   (void)CancelRequest(*this, victim);
-  in_originator_cancel_ = false;
+  in_environment_cancel_ = false;
 }
 
 void World::MaybeThreadExit() {
-  if (!options_.thread_exits || in_originator_cancel_ || verifier_.bugchecked()) return;
+  if (!options_.thread_exits || in_environment_cancel_ || verifier_.bugchecked()) return;
   SimThread& thread = *application_thread();
   LIST_ENTRY& irps = thread.irp_list();
   if (thread.exiting() || irps.Flink == &irps || Choose(2, ChoiceKind::kThreadExit) == 0) return;
-  in_originator_cancel_ = true;  // the cancels it makes run no originator cancel of their own
+  in_environment_cancel_ = true;  // its cancels draw no originator cancel or exit of their own
   ExitThread(*this, thread);
-  in_originator_cancel_ = false;
+  in_environment_cancel_ = false;
 }
 
 void World::RunReadyWork() {

@@ -164,12 +164,12 @@ class World {
   void ForEachIrp(F f) {
     for (auto& [irp, record] : irps_) f(irp, record);
   }
-  // The cancel spin lock (IoAcquireCancelSpinLock).
   // A driver's own spin lock that the other side of a race takes too: while
   // one is held, a scheduling point runs no other work (nothing on another
   // processor gets past the lock).
   void AcquireDriverLock() { ++driver_locks_held_; }
   void ReleaseDriverLock() { --driver_locks_held_; }
+  // The cancel spin lock (IoAcquireCancelSpinLock).
   bool cancel_lock_held() const { return cancel_lock_held_; }
   void set_cancel_lock_held(bool held) { cancel_lock_held_ = held; }
   std::vector<IoOutcome>& io_outcomes() { return io_outcomes_; }
@@ -226,7 +226,7 @@ class World {
   SimThread* current_thread_ = nullptr;
   bool unloaded_ = false;
   bool switching_off_ = false;
-  bool in_originator_cancel_ = false;
+  bool in_environment_cancel_ = false;
 };
 
 class Device;

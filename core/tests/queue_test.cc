@@ -70,6 +70,17 @@ class QueueTest : public ::testing::Test {
     ASSERT_EQ(sim_->LoadDriver(DriverEntry), STATUS_SUCCESS);
     ASSERT_NE(sim_->AddDevice(*lower_), nullptr);
   }
+  // A driver over a lower device that answers from no script, with `options`
+  // (the choice-point environment events).
+  void LoadWith(wdfsim::ChoiceSource& choices, const wdfsim::SimulationOptions& options) {
+    g_driver = &driver_;
+    sim_ = std::make_unique<wdfsim::Simulation>(choices, options);
+    wdfsim::LowerDeviceOptions lower;
+    lower.answers_from_choices = false;
+    lower_ = &sim_->AddLowerDevice(lower);
+    ASSERT_EQ(sim_->LoadDriver(DriverEntry), STATUS_SUCCESS);
+    ASSERT_NE(sim_->AddDevice(*lower_), nullptr);
+  }
   ~QueueTest() override {
     sim_.reset();
     g_driver = nullptr;
@@ -347,18 +358,12 @@ TEST_F(QueueTest, Sec5_1_NoMoreEntriesWithRequestsLeftForcesTheNextArrivalToNoti
 }
 
 TEST_F(QueueTest, OriginatorCancelsAtAChoicePointInsideTheDriversWork) {
-  g_driver = &driver_;
   // Scripted: at the first scheduling point with an outstanding request the
   // originator cancels it (1 = cancel, 0 = the first request).
   wdfsim::ScriptedChoiceSource choices({1, 0});
   wdfsim::SimulationOptions options;
   options.originator_cancels = true;
-  sim_ = std::make_unique<wdfsim::Simulation>(choices, options);
-  wdfsim::LowerDeviceOptions lower;
-  lower.answers_from_choices = false;
-  lower_ = &sim_->AddLowerDevice(lower);
-  ASSERT_EQ(sim_->LoadDriver(DriverEntry), STATUS_SUCCESS);
-  ASSERT_NE(sim_->AddDevice(*lower_), nullptr);
+  LoadWith(choices, options);
   const size_t r = Arrive();  // queued; the cancel comes at the driver's next DDI
   WDFREQUEST none = nullptr;
   EXPECT_EQ(WdfIoQueueRetrieveNextRequest(driver_.queue, &none), STATUS_NO_MORE_ENTRIES);
@@ -367,18 +372,12 @@ TEST_F(QueueTest, OriginatorCancelsAtAChoicePointInsideTheDriversWork) {
 }
 
 TEST_F(QueueTest, ApplicationThreadExitsAtAChoicePointInsideTheDriversWork) {
-  g_driver = &driver_;
   // Scripted: at the first scheduling point while the application thread has
   // an IRP on its list, it exits (1): IoCancelThreadIo cancels that IRP.
   wdfsim::ScriptedChoiceSource choices({1});
   wdfsim::SimulationOptions options;
   options.thread_exits = true;
-  sim_ = std::make_unique<wdfsim::Simulation>(choices, options);
-  wdfsim::LowerDeviceOptions lower;
-  lower.answers_from_choices = false;
-  lower_ = &sim_->AddLowerDevice(lower);
-  ASSERT_EQ(sim_->LoadDriver(DriverEntry), STATUS_SUCCESS);
-  ASSERT_NE(sim_->AddDevice(*lower_), nullptr);
+  LoadWith(choices, options);
   const size_t r = Arrive();
   EXPECT_FALSE(sim_->thread_exited(sim_->application_thread()));
   WDFREQUEST none = nullptr;

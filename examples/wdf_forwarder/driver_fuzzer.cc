@@ -81,11 +81,7 @@ Environment DecodeEnvironment(uint8_t byte) {
 //     re-enters it (PowerUp)
 // For requests, bit 3 of op (read, write) is a kernel-mode requestor and
 // bits 5-6 the file object (0 none).
-struct EnvironmentState {
-  bool in_d0 = true;
-};
-
-void Step(wdfsim::Simulation& sim, WDFDEVICE device, uint8_t op, uint8_t arg, EnvironmentState& state) {
+void Step(wdfsim::Simulation& sim, WDFDEVICE device, uint8_t op, uint8_t arg, bool& in_d0) {
   // The I/O manager sizes the IRP to the device stack and takes the I/O type
   // from the device (a filter inherits the lower device's).
   wdfsim::IoRequestSpec spec;
@@ -115,12 +111,12 @@ void Step(wdfsim::Simulation& sim, WDFDEVICE device, uint8_t op, uint8_t arg, En
     case 6: sim.PassTime(kTicks[arg % 8]); return;
     case 7:
       if ((op >> 3) & 1) {
-        if (state.in_d0) {
+        if (in_d0) {
           sim.PowerDown(device);
         } else {
           sim.PowerUp(device);
         }
-        state.in_d0 = !state.in_d0;
+        in_d0 = !in_d0;
         return;
       }
       sim.ExitThread(sim.application_thread());  // once: a second exit does nothing
@@ -155,13 +151,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     if (NT_SUCCESS(sim.LoadDriver(DriverEntry))) {
       if (WDFDEVICE device = sim.AddDevice(lower); device != nullptr) {
-        EnvironmentState state;
+        bool in_d0 = true;  // what the power events did (the core keeps it per queue)
         for (int i = 0; i < events; ++i) {
-          Step(sim, device, byte(kHeader + 2 * i), byte(kHeader + 2 * i + 1), state);
+          Step(sim, device, byte(kHeader + 2 * i), byte(kHeader + 2 * i + 1), in_d0);
         }
         // Back in D0 before the removal, so that unload judges the driver,
         // not requests a power-managed queue still holds for D0.
-        if (!state.in_d0) sim.PowerUp(device);
+        if (!in_d0) sim.PowerUp(device);
       }
     }
     sim.AdvanceTime(10LL * 1000 * 10000);
